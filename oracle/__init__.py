@@ -1,0 +1,1 @@
+"""The conformance oracle: judge captured handshakes of other implementations against the model."""
