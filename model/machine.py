@@ -19,7 +19,13 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Final
 
-from tlsmodel.model.alphabet import ALERT_KINDS, ALERT_LEVELS, MESSAGE_TYPES, SENT_BY
+from tlsmodel.model.alphabet import (
+    ALERT_KINDS,
+    ALERT_LEVELS,
+    HANDSHAKE_TYPES,
+    MESSAGE_TYPES,
+    SENT_BY,
+)
 from tlsmodel.model.suites import FAMILIES
 from tlsmodel.model.tables import (
     ANY,
@@ -73,7 +79,18 @@ def unknown_key(sender: str, message: str) -> Symbol:
 
 @cache
 def concretize(key: Symbol) -> tuple[Symbol, ...]:
-    """The symbols a key stands for: every value of each unknown (``None``) attribute."""
+    """The symbols a key stands for: every value of each unknown (``None``) attribute.
+
+    A key ``(sender, None)`` is an encrypted handshake message of unknown type: it stands for
+    every handshake message that sender may send.
+    """
+    if key[1] is None:
+        return tuple(
+            symbol
+            for message in HANDSHAKE_TYPES
+            if str(key[0]) in SENT_BY[message]
+            for symbol in concretize(unknown_key(str(key[0]), message))
+        )
     domains = [
         (key[2 + i],) if key[2 + i] is not None else dom
         for i, (_, dom) in enumerate(SYMBOL_ATTRIBUTES.get(str(key[1]), ()))
@@ -130,7 +147,8 @@ class Machine:
         for row in model.rows:
             if row.state in (ANY, OUTSIDE_GAP):
                 sources = [
-                    s for s in live
+                    s
+                    for s in live
                     if s not in row.unless
                     and not (row.state == OUTSIDE_GAP and model.states[s].gap == row.sender)
                 ]
@@ -138,9 +156,15 @@ class Machine:
                 sources = [row.state]
             for source in sources:
                 yield Row(
-                    source, row.sender, row.message, (SENDER_GUARD[row.sender], *row.guard),
-                    source if row.target == SAME else row.target, row.effects, row.rfc,
-                    row.optional, row.kind,
+                    source,
+                    row.sender,
+                    row.message,
+                    (SENDER_GUARD[row.sender], *row.guard),
+                    source if row.target == SAME else row.target,
+                    row.effects,
+                    row.rfc,
+                    row.optional,
+                    row.kind,
                 )
 
     @staticmethod
@@ -209,7 +233,8 @@ class Machine:
         if cached is None:
             pairs = dict.fromkeys((r.sender, r.message) for r in self.rows if r.state == state)
             cached = tuple(
-                symbol for sender, message in pairs
+                symbol
+                for sender, message in pairs
                 for symbol in concretize(unknown_key(sender, message))
             )
             self._symbols_from[state] = cached
@@ -246,8 +271,9 @@ def machine_for(model: Model = TLS12) -> Machine:
     return found
 
 
-def witness(parents: dict[Config, tuple[Row, Symbol, Config] | None],
-            config: Config) -> list[tuple[Config, Symbol]]:
+def witness(
+    parents: dict[Config, tuple[Row, Symbol, Config] | None], config: Config
+) -> list[tuple[Config, Symbol]]:
     """The shortest path to ``config`` as (configuration before, symbol) pairs."""
     path: list[tuple[Config, Symbol]] = []
     link = parents[config]

@@ -117,3 +117,16 @@ def lookup_suite(text: str) -> CipherSuite:
         if suite is not None:
             return suite
     raise KeyError(f"unknown TLS 1.2 cipher suite {text!r} (IANA name or hex code like 0xc02f)")
+
+
+def _representative(family: str) -> CipherSuite:
+    """A well-known suite of the family, for generated traces (AES-128-GCM when it exists)."""
+    members = [s for s in SUITES_BY_NAME.values() if s.family == family]
+    for marker in ("_WITH_AES_128_GCM_SHA256", "_WITH_AES_128_CBC_SHA"):
+        for suite in members:
+            if suite.name.endswith(marker):
+                return suite
+    return members[0]
+
+
+REPRESENTATIVE: Final[dict[str, CipherSuite]] = {f: _representative(f) for f in FAMILIES}

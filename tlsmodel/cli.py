@@ -17,8 +17,8 @@ from tlsmodel.errors import UsageError
 
 # Module paths of the subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "tlsmodel.proofs.cli",
     "tlsmodel.model.cli",
+    "tlsmodel.oracle.cli",
 )
 
 
@@ -26,7 +26,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are one line and exit 2 (argparse prints the usage block)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("tlsmodel").strip()
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,298 @@
+"""The streaming checker: feed a connection's messages one at a time, get a verdict for each.
+
+Why a subset construction: captured traces often lack attributes (a capture without keys cannot
+see the ServerHello extensions of a renegotiation, or which encrypted message was sent). The
+checker never guesses: it tracks the *set* of configurations the model could be in, follows every
+branch an unknown attribute allows, and at the end reports which assumptions the verdict needed.
+
+Why it is fast: the set of configurations is interned as a small integer and the successor of
+(set, message key) is computed once per model and memoized (a lazily built DFA), so checking a
+message costs one dictionary lookup. Deviation details (the legal alternatives, the rule) are
+worked out only when a deviation happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tlsmodel.model.alphabet import HANDSHAKE_TYPES
+from tlsmodel.model.machine import (
+    INITIAL_CONFIG,
+    SYMBOL_ATTRIBUTES,
+    VAR_INDEX,
+    Config,
+    Machine,
+    Symbol,
+    accepting,
+    concretize,
+    machine_for,
+)
+from tlsmodel.model.tables import TLS12, Model
+from tlsmodel.model.trace import UNKNOWN_ENCRYPTED, message_key
+
+_DEAD: Final = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the checker says after one message: ``ok``, ``complete`` or ``deviation``."""
+
+    kind: str
+
+    @property
+    def ok(self) -> bool:
+        """True unless the message deviates."""
+        return self.kind != "deviation"
+
+
+OK: Final = Answer("ok")
+COMPLETE: Final = Answer("complete")  # this message completed a handshake
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation(Answer):
+    """The first message the model does not allow, what it would have allowed, and why."""
+
+    at: int
+    message: Mapping[str, Any] | None
+    expected: tuple[tuple[str, str], ...]
+    rule: str
+    states: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceVerdict:
+    """The verdict on a whole trace (the oracle's unit of report).
+
+    ``verdict`` is ``conforms`` (a completed handshake or a legal end by alert), ``incomplete``
+    (a legal prefix that stops) or ``deviates`` (``at`` is the 0-based index of the first illegal
+    message). ``assumptions`` lists what unknown attributes had to be for the verdict to hold.
+    """
+
+    verdict: str
+    length: int
+    at: int | None = None
+    message: Mapping[str, Any] | None = None
+    expected: tuple[tuple[str, str], ...] = ()
+    rule: str | None = None
+    states: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = field(default=())
+
+
+class _Dfa:
+    """The determinized model, built lazily: sets of configurations interned as integers."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.sets: list[frozenset[Config]] = []
+        self.index: dict[frozenset[Config], int] = {}
+        self.delta: list[dict[Symbol, tuple[int, Answer]]] = []
+        self.start = self.intern(frozenset({INITIAL_CONFIG}))
+
+    def intern(self, configs: frozenset[Config]) -> int:
+        found = self.index.get(configs)
+        if found is None:
+            found = self.index[configs] = len(self.sets)
+            self.sets.append(configs)
+            self.delta.append({})
+        return found
+
+    def successors(self, configs: frozenset[Config], key: Symbol) -> frozenset[Config]:
+        step = self.machine.step
+        return frozenset(
+            succ
+            for config in configs
+            for symbol in concretize(key)
+            for _, succ in step(config, symbol)
+        )
+
+    def extend(self, state: int, key: Symbol) -> tuple[int, Answer]:
+        """Compute and memoize the successor of DFA state ``state`` under ``key``."""
+        before = self.sets[state]
+        after = self.successors(before, key)
+        if not after:
+            entry = (_DEAD, OK)
+        else:
+            completes = any(c[0] == "ESTABLISHED" for c in after) and not any(
+                c[0] == "ESTABLISHED" for c in before
+            )
+            entry = (self.intern(after), COMPLETE if completes else OK)
+        self.delta[state][key] = entry
+        return entry
+
+    def expected(self, state: int) -> tuple[tuple[str, str], ...]:
+        """(sender, message) pairs some row would accept from this set of configurations."""
+        machine = self.machine
+        found = {
+            (str(symbol[0]), str(symbol[1]))
+            for config in self.sets[state]
+            for symbol in machine.symbols_from(config[0])
+            if machine.step(config, symbol)
+        }
+        return tuple(sorted(found))
+
+    def rule(self, state: int, key: Symbol) -> str:
+        """The RFC rule a deviating key broke: the row it failed, else what the state expects."""
+        machine = self.machine
+        configs = sorted(self.sets[state])
+        messages = [str(key[1])] if key[1] is not None else list(HANDSHAKE_TYPES)
+        for config in configs:
+            for message in messages:
+                for row in machine.rows_from(config[0], str(key[0]), message):
+                    if config[1][VAR_INDEX[f"{row.sender}_closed"]]:
+                        return "RFC 5246 §7.2.1: its sender has sent close_notify"
+                    return row.rfc
+        return machine.model.states[configs[0][0]].rule
+
+    def accepting(self, state: int) -> bool:
+        return any(accepting(c) for c in self.sets[state])
+
+    def run(self, state: int, keys: list[Symbol]) -> int:
+        """Follow ``keys`` from ``state``; the resulting DFA state (or ``_DEAD``)."""
+        for key in keys:
+            if state == _DEAD:
+                return _DEAD
+            entry = self.delta[state].get(key)
+            state = (entry if entry is not None else self.extend(state, key))[0]
+        return state
+
+
+_DFAS: dict[int, tuple[Model, _Dfa]] = {}
+
+
+def _dfa_for(model: Model) -> _Dfa:
+    found = _DFAS.get(id(model))
+    if found is None or found[0] is not model:
+        found = _DFAS[id(model)] = (model, _Dfa(machine_for(model)))
+    return found[1]
+
+
+class Checker:
+    """Check one connection, message by message, against a model (default: the RFC tables).
+
+    ``feed`` accepts a message in the trace format (a mapping) or a prebuilt key; it returns
+    ``OK``, ``COMPLETE`` or a ``Deviation`` (sticky: once deviated, every later feed returns the
+    same deviation). ``finish`` gives the verdict on everything fed so far.
+    """
+
+    __slots__ = ("_deviation", "_dfa", "_keys", "_state", "_unknown")
+
+    def __init__(self, model: Model = TLS12) -> None:
+        self._dfa = _dfa_for(model)
+        self._state = self._dfa.start
+        self._keys: list[Symbol] = []
+        self._unknown: list[tuple[int, int]] = []  # (index, DFA state before) of unknown keys
+        self._deviation: Deviation | None = None
+
+    def feed(self, message: Mapping[str, Any] | Symbol) -> Answer:
+        """Check the next message; ``TraceError`` if it is malformed (nothing is recorded)."""
+        if self._deviation is not None:
+            return self._deviation
+        key = message if isinstance(message, tuple) else message_key(message)
+        state = self._state
+        entry = self._dfa.delta[state].get(key)
+        if entry is None:
+            entry = self._dfa.extend(state, key)
+        index = len(self._keys)
+        self._keys.append(key)
+        if None in key:
+            self._unknown.append((index, state))
+        if entry[0] == _DEAD:
+            self._state = _DEAD
+            self._deviation = Deviation(
+                "deviation",
+                index,
+                None if isinstance(message, tuple) else message,
+                self._dfa.expected(state),
+                self._dfa.rule(state, key),
+                tuple(sorted({c[0] for c in self._dfa.sets[state]})),
+            )
+            return self._deviation
+        self._state = entry[0]
+        return entry[1]
+
+    @property
+    def expected(self) -> tuple[tuple[str, str], ...]:
+        """The (sender, message) pairs the model allows next."""
+        return () if self._state == _DEAD else self._dfa.expected(self._state)
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The control states the connection may be in now."""
+        if self._state == _DEAD:
+            return ()
+        return tuple(sorted({c[0] for c in self._dfa.sets[self._state]}))
+
+    def finish(self) -> TraceVerdict:
+        """The verdict on the trace fed so far."""
+        length = len(self._keys)
+        dev = self._deviation
+        if dev is not None:
+            return TraceVerdict(
+                "deviates",
+                length,
+                dev.at,
+                dev.message,
+                dev.expected,
+                dev.rule,
+                dev.states,
+                self._assumptions(need_accept=False, upto=dev.at),
+            )
+        accepted = self._dfa.accepting(self._state)
+        verdict = "conforms" if accepted else "incomplete"
+        expected = () if accepted else self.expected
+        return TraceVerdict(
+            verdict,
+            length,
+            expected=expected,
+            states=self.states,
+            assumptions=self._assumptions(need_accept=accepted, upto=length),
+        )
+
+    def _assumptions(self, need_accept: bool, upto: int) -> tuple[str, ...]:
+        """For each unknown message before ``upto``: the values the verdict depends on."""
+        dfa = self._dfa
+        notes: list[str] = []
+        for index, before in self._unknown:
+            if index >= upto:
+                break
+            key = self._keys[index]
+            rest = self._keys[index + 1 : upto]
+            feasible = []
+            for symbol in concretize(key):
+                after = dfa.successors(dfa.sets[before], symbol)
+                if not after:
+                    continue
+                end = dfa.run(dfa.intern(after), rest)
+                if end != _DEAD and (not need_accept or dfa.accepting(end)):
+                    feasible.append(symbol)
+            notes.extend(_describe_assumption(index, key, feasible))
+        return tuple(notes)
+
+
+def _describe_assumption(index: int, key: Symbol, feasible: list[Symbol]) -> list[str]:
+    if key[1] is None:
+        types = sorted({str(s[1]) for s in feasible})
+        return [f"#{index} {key[0]} {UNKNOWN_ENCRYPTED} assumed {' or '.join(types)}"]
+    notes = []
+    for offset, (name, domain) in enumerate(SYMBOL_ATTRIBUTES.get(str(key[1]), ())):
+        if key[2 + offset] is not None:
+            continue
+        values = {s[2 + offset] for s in feasible}
+        if 0 < len(values) < len(domain):
+            shown = "|".join(
+                sorted(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
+            )
+            notes.append(f"#{index} {key[0]} {key[1]} assumed {name}={shown}")
+    return notes
+
+
+def check(messages: list[Mapping[str, Any]], model: Model = TLS12) -> TraceVerdict:
+    """Check a whole trace (a list of messages in the trace format)."""
+    checker = Checker(model)
+    for message in messages:
+        if not checker.feed(message).ok:
+            break
+    return checker.finish()
