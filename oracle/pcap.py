@@ -1,0 +1,330 @@
+"""Read pcap/pcapng captures into traces, with the real tshark doing all the dissection.
+
+Why tshark and not our own parser: TCP reassembly, records split across segments or coalesced
+in one, handshake messages split across records, decryption with a key log — tshark does all of
+it and is what users trust. We call it **once per file** with ``-T fields`` (the cheapest output)
+and read its lines as they come, so the whole load costs little more than tshark's own pass.
+
+How a frame's line becomes messages: ``-T fields`` prints each field's occurrences in a frame
+as a list, but says nothing of which record or message an occurrence belongs to. The Info column
+does: the TLS dissector appends one label per handshake message and per CCS/Alert/ApplicationData
+record, in wire order ("Client Key Exchange, Change Cipher Spec, Encrypted Handshake Message").
+We read the *order and kind* from the Info labels and the *names and attributes* from the typed
+fields, consumed in order: the n-th handshake label is the n-th ``tls.handshake.type``, the n-th
+readable alert label the n-th ``tls.alert_message.level``/``desc``. Every protocol above TLS is
+disabled (``--disable-protocol ALL`` plus the link/IP/TCP/TLS layers), so decrypted application
+data never replaces TLS's labels with, say, HTTP's — and tshark does less work.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlsmodel.model.trace import Trace
+from tlsmodel.oracle import iana
+from tlsmodel.oracle.records import UNKNOWN_HANDSHAKE, ConnectionBuilder, InputError
+
+from tlsmodel.errors import UsageError
+
+# Link, network and transport layers tshark may need before TLS; everything else stays off.
+_PROTOCOLS = "frame,pcap_pktdata,eth,ethertype,vlan,sll,null,loop,raw,ppp,ip,ipv6,tcp,tls"
+
+FIELDS: tuple[str, ...] = (
+    "frame.number",
+    "tcp.stream",
+    "ip.src",
+    "ipv6.src",
+    "tcp.srcport",
+    "ip.dst",
+    "ipv6.dst",
+    "tcp.dstport",
+    "_ws.col.Info",
+    "tls.record.content_type",
+    "tls.handshake.type",
+    "tls.handshake.version",
+    "tls.handshake.session_id_length",
+    "tls.handshake.session_id",
+    "tls.handshake.ciphersuite",
+    "tls.handshake.extension.type",
+    "tls.handshake.extensions.supported_version",
+    "tls.handshake.certificates_length",
+    "tls.alert_message.level",
+    "tls.alert_message.desc",
+)
+(
+    _FRAME, _STREAM, _SRC4, _SRC6, _SPORT, _DST4, _DST6, _DPORT, _INFO, _CONTENT, _HS_TYPE,
+    _HS_VERSION, _SID_LEN, _SID, _SUITE, _EXT, _SUPPORTED, _CERTS_LEN, _ALERT_LEVEL, _ALERT_DESC,
+) = range(len(FIELDS))  # fmt: skip
+
+_LABEL_RE = re.compile(r"Alert \(Level: [^)]*\)|[^,]+")
+
+# What one Info label (or, in the fallback, one record) stands for.
+_HANDSHAKE, _ENCRYPTED_HANDSHAKE, _CCS, _APP_DATA, _ALERT, _ENCRYPTED_ALERT, _IGNORED = range(7)
+_RECORD_LABELS = {
+    "Change Cipher Spec": _CCS,
+    "Application Data": _APP_DATA,
+    "Encrypted Handshake Message": _ENCRYPTED_HANDSHAKE,
+    "Encrypted Alert": _ENCRYPTED_ALERT,
+}
+_IGNORED_PREFIXES = ("Heartbeat", "Encrypted Heartbeat", "Ignored Unknown Record")
+_CONTENT_TYPES = {20: _CCS, 21: _ALERT, 23: _APP_DATA, 24: _IGNORED}
+
+
+def tshark_argv(
+    path: Path, *, keylog: Path | None = None, tls_ports: Sequence[int] = ()
+) -> list[str]:
+    """The one tshark command that dissects ``path`` for us (also what the benchmark times)."""
+    argv = ["tshark", "-r", str(path), "-n", "-Y", "tls", "-T", "fields"]
+    argv += ["-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,", "-E", "quote=n"]
+    argv += ["--disable-protocol", "ALL", "--enable-protocol", _PROTOCOLS]
+    argv += ["--disable-protocol", "http,http2"]  # they rewrite Info even when ALL is off
+    argv += ["-o", 'gui.column.format:"Info","%i"']
+    for pref in ("tcp.desegment_tcp_streams", "tls.desegment_ssl_records"):
+        argv += ["-o", f"{pref}:TRUE"]
+    # Application data is only counted, never read: reassembling it would only feed dissectors.
+    argv += ["-o", "tls.desegment_ssl_application_data:FALSE"]
+    if keylog is not None:
+        argv += ["-o", f"tls.keylog_file:{keylog}"]
+    for port in tls_ports:
+        argv += ["-d", f"tcp.port=={port},tls"]
+    for name in FIELDS:
+        argv += ["-e", name]
+    return argv
+
+
+def require_tshark(keylog: Path | None = None) -> None:
+    """UsageError unless tshark is installed (and ``keylog``, if given, is a file)."""
+    if shutil.which("tshark") is None:
+        raise UsageError("tshark is needed to read captures: apt-get install tshark")
+    if keylog is not None and not keylog.is_file():
+        raise UsageError(f"{keylog}: no such key log file")
+
+
+@dataclass(slots=True)
+class _Connection:
+    builder: ConnectionBuilder
+    endpoints: tuple[str, str]  # (source, destination) of the first TLS frame
+    first_frame: int
+
+
+def _endpoint(ip4: str, ip6: str, port: str) -> str:
+    return f"{ip4}:{port}" if ip4 else f"[{ip6}]:{port}"
+
+
+def _ints(text: str, base: int = 10) -> list[int]:
+    return [int(v, base) for v in text.split(",")] if text else []
+
+
+def _label_kind(label: str) -> int:
+    kind = _RECORD_LABELS.get(label)
+    if kind is not None:
+        return kind
+    if label.startswith("Alert ("):
+        return _ALERT
+    return _IGNORED if label.startswith(_IGNORED_PREFIXES) else _HANDSHAKE
+
+
+def _events(values: list[str], types: list[int], alerts: int) -> tuple[list[int], bool]:
+    """The frame's messages in wire order as kinds, and whether the Info labels were usable.
+
+    Info is trusted when it accounts for every record type tshark reports; a protocol above TLS
+    that rewrote the column (HTTP does, whatever is disabled) fails that test, and the order is
+    then rebuilt from the records alone: each handshake record carries the typed messages (all
+    on the first one) or, with none, is an encrypted one."""
+    labels = [m.group(0).strip() for m in _LABEL_RE.finditer(values[_INFO])]
+    kinds = [_label_kind(label) for label in labels if label and not label.startswith("[")]
+    records = _ints(values[_CONTENT])
+    count = kinds.count
+    if (
+        count(_HANDSHAKE) == len(types)
+        and count(_CCS) == records.count(20)
+        and count(_APP_DATA) == records.count(23)
+        and count(_ALERT) + count(_ENCRYPTED_ALERT) == records.count(21)
+    ):
+        return kinds, True
+    rebuilt: list[int] = []
+    handshakes_left = len(types)
+    for content in records:
+        if content == 22:
+            rebuilt += [_HANDSHAKE] * handshakes_left or [_ENCRYPTED_HANDSHAKE]
+            handshakes_left = 0
+        elif content == 21:
+            rebuilt.append(_ALERT if alerts > 0 else _ENCRYPTED_ALERT)
+            alerts -= 1
+        else:
+            rebuilt.append(_CONTENT_TYPES.get(content, _IGNORED))
+    return rebuilt, False
+
+
+def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], where: str) -> None:
+    """Turn one frame's fields into messages on ``builder`` (see the module docstring)."""
+    types = _ints(values[_HS_TYPE])
+    levels, descs = _ints(values[_ALERT_LEVEL]), _ints(values[_ALERT_DESC])
+    kinds, exact = _events(values, types, len(levels))
+    if not exact:
+        builder.note(f"{where}: order of the records in this frame rebuilt from record types")
+    hellos = _Hellos(values, sum(t in (1, 2) for t in types))
+    cert_lengths = _ints(values[_CERTS_LEN])
+    handshakes = iter(types)
+    alert_index = 0
+    for kind in kinds:
+        if kind == _HANDSHAKE:
+            code = next(handshakes)
+            name = iana.HANDSHAKE_NAMES.get(code)
+            if name is None:
+                builder.add(sender, UNKNOWN_HANDSHAKE, where, code=code)
+            elif code in (1, 2):
+                hellos.add(builder, sender, name, where)
+            elif name == "Certificate" and cert_lengths:
+                builder.add(sender, name, where, empty=cert_lengths.pop(0) == 0)
+            else:
+                builder.add(sender, name, where)
+        elif kind == _ENCRYPTED_HANDSHAKE:
+            builder.encrypted_handshake(sender, where)
+        elif kind == _CCS:
+            builder.add(sender, "ChangeCipherSpec", where)
+        elif kind == _APP_DATA:
+            builder.add(sender, "ApplicationData", where)
+        elif kind == _ENCRYPTED_ALERT:
+            builder.alert(sender, where, None, None)
+        elif kind == _ALERT:
+            level = (
+                iana.ALERT_LEVELS.get(levels[alert_index]) if alert_index < len(levels) else None
+            )
+            code = descs[alert_index] if alert_index < len(descs) else None
+            description = None if code is None else iana.alert_description(code)
+            if code is not None and description is None:
+                builder.note(f"{where}: alert description {code} is not in the IANA registry")
+            builder.alert(sender, where, level, description)
+            alert_index += 1
+
+
+class _Hellos:
+    """The hello fields of one frame, handed out hello by hello.
+
+    A frame comes from one sender, so it holds ClientHellos or ServerHellos, nearly always one.
+    Versions and session-ID lengths come one per hello; a session ID only when non-empty; one
+    cipher suite per ServerHello. Extension lists cannot be split between several hellos of one
+    frame, so then they are left unknown (absent)."""
+
+    __slots__ = (
+        "extensions",
+        "hello_count",
+        "index",
+        "sid_lengths",
+        "sids",
+        "suites",
+        "supported",
+        "versions",
+    )
+
+    def __init__(self, values: list[str], hello_count: int) -> None:
+        self.hello_count = hello_count
+        self.index = 0
+        self.versions = _ints(values[_HS_VERSION], 16)
+        self.sid_lengths = _ints(values[_SID_LEN])
+        self.sids = values[_SID].split(",") if values[_SID] else []
+        self.suites = _ints(values[_SUITE], 16)
+        self.supported = tuple(_ints(values[_SUPPORTED], 16))
+        self.extensions = [iana.extension_name(c) for c in _ints(values[_EXT])]
+
+    def add(self, builder: ConnectionBuilder, sender: str, name: str, where: str) -> None:
+        i = self.index
+        self.index += 1
+        version = self.versions[i] if i < len(self.versions) else 0
+        sid = ""
+        if i < len(self.sid_lengths) and self.sid_lengths[i] and self.sids:
+            sid = self.sids.pop(0)
+        single = self.hello_count == 1
+        attributes: dict[str, object] = {}
+        if name == "ServerHello":
+            if self.suites:
+                attributes["cipher_suite"] = iana.suite_name(self.suites.pop(0))
+            if single:
+                attributes["extensions"] = self.extensions
+            offered = self.supported[-1:] if single else ()
+        else:
+            offered = self.supported if single else ()
+        builder.hello(sender, name, where, sid, (version, *offered), **attributes)
+
+
+def read_pcap(
+    path: Path, *, keylog: Path | None = None, tls_ports: Sequence[int] = ()
+) -> Iterator[Trace | InputError]:
+    """Yield one ``Trace`` per TCP connection carrying TLS, in order of its first TLS frame, then
+    an ``InputError`` if tshark could not read the file to its end (naming the frame)."""
+    require_tshark(keylog)
+    source = str(path)
+    connections: dict[str, _Connection] = {}
+    last_frame = 0
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            tshark_argv(path, keylog=keylog, tls_ports=tls_ports),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            bufsize=1 << 16,
+        )
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                values = line.rstrip("\n").split("\t")
+                if len(values) != len(FIELDS):
+                    continue
+                last_frame = int(values[_FRAME])
+                src = _endpoint(values[_SRC4], values[_SRC6], values[_SPORT])
+                conn = connections.get(values[_STREAM])
+                if conn is None:
+                    dst = _endpoint(values[_DST4], values[_DST6], values[_DPORT])
+                    conn = _Connection(ConnectionBuilder(source), (src, dst), last_frame)
+                    connections[values[_STREAM]] = conn
+                _frame_messages(conn.builder, src, values, f"frame {last_frame}")
+        finally:
+            proc.stdout.close()
+            rc = proc.wait()
+        stderr.seek(0)
+        errors = [
+            line.strip()
+            for line in stderr.read().decode(errors="replace").splitlines()
+            if line.startswith("tshark:")
+        ]
+    yield from _traces(connections)
+    if rc != 0 or errors:
+        reason = errors[0].removeprefix("tshark: ") if errors else f"tshark exited with {rc}"
+        damaged = any(word in reason for word in ("cut short", "corrupt", "damaged"))
+        yield InputError(source, _failed_frame(path, last_frame) if damaged else None, reason)
+
+
+def _traces(connections: dict[str, _Connection]) -> Iterator[Trace]:
+    seen: dict[str, int] = {}
+    for conn in connections.values():
+        client = conn.builder.client_key()
+        first, second = conn.endpoints
+        pair = (first, second) if client in (None, first) else (second, first)
+        trace_id = f"{pair[0]}-{pair[1]}"
+        seen[trace_id] = seen.get(trace_id, 0) + 1
+        if seen[trace_id] > 1:
+            trace_id += f"#{seen[trace_id]}"
+        yield conn.builder.finish(trace_id, client)
+
+
+def _failed_frame(path: Path, last_tls_frame: int) -> str:
+    """Where reading stopped: the frame after the last one tshark read (error path only)."""
+    try:
+        argv = ["tshark", "-r", str(path), "-n", "--disable-protocol", "ALL"]
+        out = subprocess.run(
+            [*argv, "-T", "fields", "-e", "frame.number"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        ).stdout.split()
+    except subprocess.TimeoutExpired:
+        out = []
+    last = int(out[-1]) if out else last_tls_frame
+    return f"frame {last + 1}"
