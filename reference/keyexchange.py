@@ -241,14 +241,29 @@ ECDHE_GROUPS: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, NamedG
 DHE_GROUPS: tuple[int, ...] = (NamedGroup.ffdhe2048, NamedGroup.ffdhe3072)
 
 
+def _group_of(key: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey) -> int:
+    if isinstance(key, x25519.X25519PrivateKey):
+        return NamedGroup.x25519
+    return {"secp256r1": NamedGroup.secp256r1, "secp384r1": NamedGroup.secp384r1}.get(
+        key.curve.name, -1
+    )
+
+
 class ECDHEKeyExchange(KeyExchange):
     """Ephemeral ECDH (RFC 8422) on x25519, secp256r1 or secp384r1, uncompressed points."""
 
-    def __init__(self, group: int | None = None) -> None:
+    def __init__(
+        self,
+        group: int | None = None,
+        *,
+        private_key: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = None,
+    ) -> None:
+        """``private_key`` fixes the ephemeral key (known-answer tests, reproducible traces);
+        by default a fresh one is generated for the group when first needed."""
         if group is not None and group not in ECDHE_GROUPS:
             raise ValueError(f"unsupported curve {group}")
         self._group = group
-        self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | None = None
+        self._private = private_key
         self._peer_point = b""
 
     def _key(self) -> x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey:
@@ -301,8 +316,9 @@ class ECDHEKeyExchange(KeyExchange):
             raise illegal_parameter("ECDHE key exchange needs ServerECDHParams")
         if params.named_curve not in ECDHE_GROUPS:
             raise illegal_parameter(f"unsupported named curve {params.named_curve}")
+        if self._private is not None and _group_of(self._private) != params.named_curve:
+            self._private = None  # a key fixed in advance for another curve cannot be used
         self._group = params.named_curve
-        self._private = None
         self._peer_point = params.point
         if self._group != NamedGroup.x25519:
             # Decode now so that a bad point is reported on the ServerKeyExchange.

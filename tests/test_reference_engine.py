@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import reference_driver
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -38,12 +39,9 @@ from tlsmodel.reference.engine import (
     Role,
 )
 from tlsmodel.reference.extensions import (
-    ECPointFormats,
     EncryptThenMac,
     ExtendedMasterSecret,
     RenegotiationInfo,
-    SignatureAlgorithms,
-    SupportedGroups,
 )
 from tlsmodel.reference.keyexchange import key_exchange_for
 from tlsmodel.reference.signatures import OFFERED_SCHEMES, choose_scheme
@@ -79,19 +77,6 @@ def _transfer(src: Engine, dst: Engine) -> list[EngineEvent]:
     return events
 
 
-def _client_hello(suites: tuple[int, ...], *, etm: bool = True) -> ClientHello:
-    exts = [
-        SupportedGroups((NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)),
-        ECPointFormats(),
-        SignatureAlgorithms(OFFERED_SCHEMES),
-        ExtendedMasterSecret(),
-        RenegotiationInfo(),
-    ]
-    if etm:
-        exts.append(EncryptThenMac())
-    return ClientHello(TLS1_2, os.urandom(32), b"", suites, (0,), tuple(exts))
-
-
 def _server_flight(server: Engine, hello: ClientHello, suite: CipherSuite, me: Identity) -> None:
     exts = [ExtendedMasterSecret(), RenegotiationInfo()]
     if not suite.is_aead:
@@ -111,7 +96,7 @@ def _server_flight(server: Engine, hello: ClientHello, suite: CipherSuite, me: I
 
 def _run(suite: CipherSuite, me: Identity) -> tuple[Engine, Engine]:
     client, server = Engine(Role.CLIENT), Engine(Role.SERVER)
-    hello = _client_hello((suite.code,))
+    hello = reference_driver.client_hello((suite.code,))
     client.send_handshake(hello)
     _transfer(client, server)
     _server_flight(server, hello, suite, me)
@@ -165,22 +150,6 @@ def test_engine_full_handshake_every_suite(suite: CipherSuite, test_pki: pki.Tes
     _run(suite, _identity(pair))
 
 
-def _pull(sock: socket.socket, engine: Engine, count: int) -> list[EngineEvent]:
-    """Read from the socket until ``count`` events arrived (accepting each CCS)."""
-    events: list[EngineEvent] = []
-    while len(events) < count:
-        event = engine.next_event()
-        if event is None:
-            data = sock.recv(65536)
-            assert data, f"peer closed after {events}"
-            engine.receive_data(data)
-            continue
-        events.append(event)
-        if isinstance(event, ChangeCipherSpecReceived):
-            engine.activate_read_keys()
-    return events
-
-
 @pytest.mark.network
 @pytest.mark.parametrize(
     "name",
@@ -200,34 +169,12 @@ def test_engine_client_against_openssl(name: str, test_pki: pki.TestPKI, tmp_pat
     options = {"cert": cert, "cipher": name, "no_ticket": True, "extra": ("-rev",)}
     with peers.openssl_server(test_pki, tmp_path, dhparams=True, **options) as srv:  # type: ignore[arg-type]
         with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
-            client = Engine(Role.CLIENT)
-            client.send_handshake(_client_hello((suite.code,)))
-            sock.sendall(client.data_to_send())
-            expected = 4 if suite.kx.ephemeral else 3
-            flight = [e.message for e in _pull(sock, client, expected)]  # type: ignore[union-attr]
-            assert isinstance(flight[0], ServerHello) and flight[0].cipher_suite == suite.code
-            assert isinstance(flight[-1], ServerHelloDone)
+            client = reference_driver.handshake(sock, suite)
             assert client.extended_master_secret
             assert client.encrypt_then_mac == (not suite.is_aead)
-            leaf = x509.load_der_x509_certificate(flight[1].certificate_list[0])  # type: ignore[union-attr]
-            public_key = leaf.public_key()
-            kx = key_exchange_for(suite, server_public_key=public_key)  # type: ignore[arg-type]
-            if suite.kx.ephemeral:
-                client.verify_server_key_exchange(flight[2], public_key, OFFERED_SCHEMES)  # type: ignore[arg-type]
-                kx.process_server_params(flight[2].params)  # type: ignore[union-attr]
-            cke, pre_master = kx.client_key_exchange()
-            client.send_handshake(cke)
-            client.set_premaster_secret(pre_master)
-            client.send_change_cipher_spec()
-            client.send_handshake(client.finished())
-            sock.sendall(client.data_to_send())
-            ccs, fin = _pull(sock, client, 2)
-            assert isinstance(ccs, ChangeCipherSpecReceived)
-            assert isinstance(fin, HandshakeReceived) and isinstance(fin.message, Finished)
-            assert client.verify_finished(fin.message)
             client.send_application_data(b"hello openssl\n")
             sock.sendall(client.data_to_send())
-            [reply] = _pull(sock, client, 1)
+            [reply] = reference_driver.pull(sock, client, 1)
             assert reply == ApplicationDataReceived(data=b"lssnepo olleh\n")
             client.send_alert(AlertDescription.close_notify, AlertLevel.warning)
             sock.sendall(client.data_to_send())
@@ -259,7 +206,7 @@ def test_engine_follows_a_deviant_path_ccs_before_key_exchange(test_pki: pki.Tes
     suite = suite_by_name("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
     me = _identity(test_pki.server_rsa)
     client, server = Engine(Role.CLIENT), Engine(Role.SERVER)
-    hello = _client_hello((suite.code,))
+    hello = reference_driver.client_hello((suite.code,))
     client.send_handshake(hello)
     _transfer(client, server)
     _server_flight(server, hello, suite, me)
@@ -280,7 +227,7 @@ def test_engine_finished_after_a_skipped_message(test_pki: pki.TestPKI) -> None:
     suite = suite_by_name("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
     me = _identity(test_pki.server_ecdsa)
     client, server = Engine(Role.CLIENT), Engine(Role.SERVER)
-    client.send_handshake(_client_hello((suite.code,)))
+    client.send_handshake(reference_driver.client_hello((suite.code,)))
     _transfer(client, server)
     server.send_handshake(ServerHello(TLS1_2, os.urandom(32), b"", suite.code, 0, ()))
     server.send_handshake(Certificate(me.chain))
