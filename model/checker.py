@@ -14,10 +14,9 @@ worked out only when a deviation happens.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from tlsmodel.model.alphabet import HANDSHAKE_TYPES
 from tlsmodel.model.machine import (
     INITIAL_CONFIG,
     SYMBOL_ATTRIBUTES,
@@ -29,7 +28,7 @@ from tlsmodel.model.machine import (
     concretize,
     machine_for,
 )
-from tlsmodel.model.tables import TLS12, Model
+from tlsmodel.model.tables import REJECTIONS, TLS12, Model
 from tlsmodel.model.trace import UNKNOWN_ENCRYPTED, message_key
 
 _DEAD: Final = -1
@@ -134,17 +133,35 @@ class _Dfa:
         return tuple(sorted(found))
 
     def rule(self, state: int, key: Symbol) -> str:
-        """The RFC rule a deviating key broke: the row it failed, else what the state expects."""
+        """The RFC rule a deviating key broke.
+
+        A message that no state allows (``tables.REJECTIONS``) cites its own rule; otherwise
+        the row of that message which came closest to firing (fewest failing guard atoms),
+        else the rule of the state, which says what was expected instead.
+        """
         machine = self.machine
+        symbols = concretize(key)
+        for rejection in REJECTIONS:
+            if rejection.message == key[1] and all(
+                machine.guard_holds(rejection, (), symbol) for symbol in symbols
+            ):
+                return rejection.rfc
+        best: tuple[int, str] | None = None
         configs = sorted(self.sets[state])
-        messages = [str(key[1])] if key[1] is not None else list(HANDSHAKE_TYPES)
         for config in configs:
-            for message in messages:
-                for row in machine.rows_from(config[0], str(key[0]), message):
+            for symbol in symbols:
+                for row in machine.rows_from(config[0], str(symbol[0]), str(symbol[1])):
+                    failing = sum(
+                        not machine.guard_holds(replace(row, guard=(atom,)), config[1], symbol)
+                        for atom in row.guard
+                    )
                     if config[1][VAR_INDEX[f"{row.sender}_closed"]]:
-                        return "RFC 5246 §7.2.1: its sender has sent close_notify"
-                    return row.rfc
-        return machine.model.states[configs[0][0]].rule
+                        candidate = (0, "RFC 5246 §7.2.1: its sender has sent close_notify")
+                    else:
+                        candidate = (failing, row.rfc)
+                    if best is None or candidate[0] < best[0]:
+                        best = candidate
+        return best[1] if best is not None else machine.model.states[configs[0][0]].rule
 
     def accepting(self, state: int) -> bool:
         return any(accepting(c) for c in self.sets[state])
@@ -275,7 +292,7 @@ class Checker:
 def _describe_assumption(index: int, key: Symbol, feasible: list[Symbol]) -> list[str]:
     if key[1] is None:
         types = sorted({str(s[1]) for s in feasible})
-        return [f"#{index} {key[0]} {UNKNOWN_ENCRYPTED} assumed {' or '.join(types)}"]
+        return [f"#{index} {key[0]} {UNKNOWN_ENCRYPTED} was {' or '.join(types)}"]
     notes = []
     for offset, (name, domain) in enumerate(SYMBOL_ATTRIBUTES.get(str(key[1]), ())):
         if key[2 + offset] is not None:
@@ -285,7 +302,7 @@ def _describe_assumption(index: int, key: Symbol, feasible: list[Symbol]) -> lis
             shown = "|".join(
                 sorted(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
             )
-            notes.append(f"#{index} {key[0]} {key[1]} assumed {name}={shown}")
+            notes.append(f"#{index} {key[0]} {key[1]} {name}={shown}")
     return notes
 
 

@@ -133,7 +133,7 @@ class Machine:
         self._by_source: dict[tuple[str, str, str], list[Row]] = {}
         for row in self.rows:
             self._by_source.setdefault((row.state, row.sender, row.message), []).append(row)
-        self._compiled = {id(row): self._compile(row) for row in self.rows}
+        self._compiled = {id(row): (row, self._compile(row)) for row in self.rows}
         self._symbols_from: dict[str, tuple[Symbol, ...]] = {}
 
     @staticmethod
@@ -186,13 +186,20 @@ class Machine:
                 effects.append((_VAR, VAR_INDEX[name], source))
         return tuple(atoms), tuple(effects)
 
+    def _compiled_for(self, row: Row) -> tuple[tuple, tuple]:
+        """The compiled guard and effects; rows outside this machine are compiled on the spot."""
+        found = self._compiled.get(id(row))
+        if found is not None and found[0] is row:
+            return found[1]
+        return self._compile(row)
+
     def rows_from(self, state: str, sender: str, message: str) -> list[Row]:
         """The expanded rows that a (state, sender, message) could fire."""
         return self._by_source.get((state, sender, message), [])
 
     def guard_holds(self, row: Row, variables: tuple[Value, ...], symbol: Symbol) -> bool:
         """Whether every atom of ``row``'s guard holds for these variables and this symbol."""
-        for scope, where, allowed in self._compiled[id(row)][0]:
+        for scope, where, allowed in self._compiled_for(row)[0]:
             if scope == _MSG:
                 value = symbol[where]
             elif scope == _VAR:
@@ -210,7 +217,7 @@ class Machine:
         self, row: Row, variables: tuple[Value, ...], symbol: Symbol
     ) -> tuple[Value, ...]:
         """The variables after ``row`` fires on ``symbol``."""
-        effects = self._compiled[id(row)][1]
+        effects = self._compiled_for(row)[1]
         if not effects:
             return variables
         new = list(variables)

@@ -360,6 +360,14 @@ ROWS: Final[tuple[Row, ...]] = (
         )
     ),
 )
+# Messages no state allows, with the sentence that forbids them (used to explain deviations).
+REJECTIONS: Final[tuple[Row, ...]] = (
+    Row(ANY, "either", "Alert", (("msg.level", ("warning",)), ("msg.kind", ("fatal_only",))),
+        SAME, (), "RFC 5246 §7.2.2: this alert is always fatal; it cannot be sent as a warning"),
+    Row(ANY, "either", "Alert", (("msg.level", ("fatal",)), ("msg.kind", ("no_renegotiation",))),
+        SAME,
+        (), "RFC 5246 §7.2.2: no_renegotiation is always a warning"),
+)
 # fmt: on
 
 TLS12: Final = Model("TLS 1.2 (RFC 5246, 4279, 4492, 5077, 5746, 6066)", STATES, ROWS)
