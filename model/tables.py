@@ -367,6 +367,8 @@ REJECTIONS: Final[tuple[Row, ...]] = (
     Row(ANY, "either", "Alert", (("msg.level", ("fatal",)), ("msg.kind", ("no_renegotiation",))),
         SAME,
         (), "RFC 5246 §7.2.2: no_renegotiation is always a warning"),
+    Row(ANY, "either", "unknown-handshake", (), SAME, (),
+        "RFC 5246 §7.4: a handshake type TLS 1.2 does not define is an unexpected_message"),
 )
 # fmt: on
 

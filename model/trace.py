@@ -8,7 +8,9 @@ ServerHello ``cipher_suite`` (IANA name or hex code such as ``"0xc02f"``), ``res
 ``level`` (warning|fatal) and ``description`` (IANA name). An absent attribute means *unknown*:
 the checker then follows every branch the model allows and reports what it had to assume.
 The type ``"unknown-encrypted"`` stands for an encrypted handshake message whose type a capture
-without keys cannot tell. Other keys are carried along untouched (tools may add their own).
+without keys cannot tell; ``"unknown-handshake"`` (with its ``code``) for a handshake type that
+TLS 1.2 does not define — always a deviation. Other keys are carried along untouched (tools
+may add their own).
 
 This module turns a message into the model's *key* (``machine`` docstring) and reports malformed
 input as ``TraceError`` — bad input, not a protocol deviation.
@@ -26,6 +28,7 @@ from tlsmodel.model.machine import SYMBOL_ATTRIBUTES, Symbol
 from tlsmodel.model.suites import lookup_suite
 
 UNKNOWN_ENCRYPTED: Final = "unknown-encrypted"
+UNKNOWN_HANDSHAKE: Final = "unknown-handshake"  # a handshake type outside TLS 1.2 (with "code")
 
 
 class TraceError(ValueError):
@@ -49,6 +52,7 @@ _PLAIN_KEYS: Final[dict[tuple[str, str], Symbol]] = {
     for sender in SENDERS
 }
 _PLAIN_KEYS.update({(s, UNKNOWN_ENCRYPTED): (s, None) for s in SENDERS})
+_PLAIN_KEYS.update({(s, UNKNOWN_HANDSHAKE): (s, UNKNOWN_HANDSHAKE) for s in SENDERS})
 _EXTENSION_FLAGS: Final = ("session_ticket", "status_request", "renegotiation_info")
 
 

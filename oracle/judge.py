@@ -31,6 +31,7 @@ class Judgement:
     messages: list[dict[str, Any]]
     result: TraceVerdict | None = None
     notes: tuple[str, ...] = field(default=())
+    locations: tuple[str, ...] = field(default=())  # per message, e.g. "frame 8" (captures)
 
     def to_json(self) -> dict[str, Any]:
         """The machine-readable form (``--json``): stable keys, a version field."""
@@ -65,14 +66,10 @@ def judge(trace: Trace, source: str, model: Model = TLS12) -> Judgement:
     """Check one trace; a malformed message raises ``TraceError`` naming its index."""
     unsupported = trace.extra.get("unsupported")
     notes = tuple(str(n) for n in trace.extra.get("notes", ()))
+    locations = tuple(str(n) for n in trace.extra.get("locations", ()))
     if unsupported:
-        return Judgement(
-            trace.id,
-            "unsupported",
-            source,
-            trace.messages,
-            notes=(f"unsupported: {unsupported}", *notes),
-        )
+        notes = (f"unsupported: {unsupported}", *notes)
+        return Judgement(trace.id, "unsupported", source, trace.messages, None, notes, locations)
     checker = Checker(model)
     feed = checker.feed
     for index, message in enumerate(trace.messages):
@@ -82,7 +79,7 @@ def judge(trace: Trace, source: str, model: Model = TLS12) -> Judgement:
         except TraceError as err:
             raise TraceError(f"message #{index}: {err}") from None
     result = checker.finish()
-    return Judgement(trace.id, result.verdict, source, trace.messages, result, notes)
+    return Judgement(trace.id, result.verdict, source, trace.messages, result, notes, locations)
 
 
 def judge_all(
@@ -108,7 +105,8 @@ def human(judgement: Judgement, trace_file: str | None = None) -> str:
         lines[0] += f" at #{result.at}"
         for index, message in enumerate(judgement.messages[: result.at + 1]):
             marker = "  >>" if index == result.at else "    "
-            lines.append(f"{marker} #{index} {describe(message)}")
+            where = f" ({judgement.locations[index]})" if index < len(judgement.locations) else ""
+            lines.append(f"{marker} #{index} {describe(message)}{where}")
         expected = ", ".join(f"{s} {m}" for s, m in result.expected) or "nothing"
         lines.append(f"     in state {'/'.join(result.states)} the model allows: {expected}")
         lines.append(f"     rule: {result.rule}")

@@ -135,6 +135,11 @@ def test_rfc_flows_conform(name: str) -> None:
 
 
 DEVIATING = {
+    "handshake-type-outside-tls12": (
+        hello() + [m(S, "unknown-handshake", code=23)],
+        2,
+        "unexpected_message",
+    ),
     # name: (trace, index of the first illegal message, words the cited rule contains)
     "ske-under-rsa (FREAK)": (hello(RSA) + [SERVER_CERT, m(S, "ServerKeyExchange")], 3, "§7.4.3"),
     "no-ske-under-ecdhe (SKIP-TLS)": (full(ske=False), 3, "§7.4.3"),
