@@ -18,8 +18,8 @@ Theory of operation:
 - It *decides* nothing: it never rejects a message for arriving out of order and never switches
   keys by itself on receipt. A received CCS is reported; the caller calls
   ``activate_read_keys()`` if it accepts it. That is what lets a fault reproduce a real bug.
-- Receiving is pull based: ``next_event()`` processes at most one record beyond the events
-  already decoded, so a caller can switch read keys between the CCS record and the next one.
+- Receiving is pull based: ``next_event()`` decodes records only until one yields an event,
+  so a caller can switch read keys between the CCS record and the next one.
 - Errors in peer input surface as ``TLSAlert`` from ``next_event()``, after any events that
   preceded the bad data in the same record; afterwards the read side stays failed. Misuse by
   the caller (keys requested before a master secret exists) is ``EngineError``.
@@ -258,11 +258,11 @@ class Engine:
         """The next event, or None when more bytes are needed. Raises TLSAlert."""
         if self._failed is not None:
             raise self._failed
-        if not self._events:
-            try:
-                self._process_one_record()
-            except TLSAlert as alert:
-                self._events.append(alert)
+        try:
+            while not self._events and self._process_one_record():
+                pass
+        except TLSAlert as alert:
+            self._events.append(alert)
         if not self._events:
             return None
         item = self._events.popleft()
@@ -271,10 +271,11 @@ class Engine:
             raise item
         return item
 
-    def _process_one_record(self) -> None:
+    def _process_one_record(self) -> bool:
+        """Decode the next buffered record into events; False if no complete record."""
         record = self._reader.next_record()
         if record is None:
-            return
+            return False
         plaintext = self.read_protection.decrypt(
             record.content_type, record.version, record.fragment
         )
@@ -287,7 +288,7 @@ class Engine:
                 msg = decode_handshake(message.msg_type, message.body, self.kx_kind)
                 self._observe(msg, message.raw, sent=False)
                 self._events.append(HandshakeReceived(message=msg, raw=message.raw))
-            return
+            return True
         if content_type == ContentType.change_cipher_spec:
             decode_ccs(plaintext)
             if self._reassembler.pending:
@@ -301,6 +302,7 @@ class Engine:
             self._events.append(AlertReceived(level=alert.level, description=alert.description))
         else:
             self._events.append(ApplicationDataReceived(data=plaintext))
+        return True
 
     def activate_read_keys(self) -> None:
         """Switch the read side to the pending keys (after the caller accepted a CCS)."""
