@@ -1,0 +1,203 @@
+"""The loops behind ``tlsmodel server`` and ``tlsmodel client``: sockets, printing, traces.
+
+Why separate from ``cli.py``: argument handling and the I/O loops are different concerns; this
+module only runs a configured connection over a socket, prints each message as it passes
+(``>>>`` sent, ``<<<`` received, like ``openssl s_client -msg``) and writes the trace lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import sys
+from collections.abc import Iterator
+from typing import IO
+
+from tlsmodel.reference import events as ev
+from tlsmodel.reference.client import ClientConnection
+from tlsmodel.reference.config import ClientConfig, ServerConfig
+from tlsmodel.reference.connection import Connection
+from tlsmodel.reference.server import ServerConnection
+from tlsmodel.reference.session import Session
+from tlsmodel.reference.sockets import TLSFailure, TLSSocket
+from tlsmodel.reference.trace import write_trace
+
+from tlsmodel.errors import UsageError
+
+_HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ")
+
+
+class _Printer:
+    """Prints the connection's new log entries, prefixed with a connection label."""
+
+    def __init__(self, connection: Connection, label: str, quiet: bool) -> None:
+        self.connection, self.label, self.quiet = connection, label, quiet
+        self._shown = 0
+
+    def __call__(self, event: ev.Event | None = None) -> None:
+        log = self.connection.log
+        if not self.quiet:
+            for entry in log[self._shown :]:
+                arrow = ">>>" if entry.sender == self.connection.role else "<<<"
+                print(f"{self.label}{arrow} {entry.describe()}", flush=True)
+            if isinstance(event, ev.Failed):
+                who = "received" if event.by_peer else "sent"
+                print(f"{self.label}fatal alert {who}: {event.description} {event.reason}")
+        self._shown = len(log)
+
+
+@contextlib.contextmanager
+def _trace_file(path: str | None) -> Iterator[IO[str] | None]:
+    if path is None:
+        yield None
+        return
+    try:
+        handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"cannot write trace file {path}: {exc.strerror}") from None
+    with handle:
+        yield handle
+
+
+def reply_for(request: bytes) -> tuple[bytes, bool]:
+    """The server's answer and whether to close after it (HTTP/1.0 closes)."""
+    if request.startswith(_HTTP_METHODS):
+        body = b"tlsmodel reference server\n"
+        head = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+        return head % len(body) + body, True
+    return request, False
+
+
+def _serve_one(tls: TLSSocket, config: ServerConfig, args: argparse.Namespace) -> None:
+    connection = tls.connection
+    assert isinstance(connection, ServerConnection)
+    tls.handshake()
+    asked = False
+    while True:
+        event = tls.next_event()
+        if isinstance(event, ev.PeerClosed | ev.Failed):
+            return
+        if not isinstance(event, ev.ApplicationData):
+            continue
+        if args.renegotiate and not asked and connection.handshake_complete:
+            asked = True
+            connection.renegotiate()
+            tls.flush()
+        answer, close = reply_for(event.data)
+        tls.send(answer)
+        if close:
+            tls.close()
+            return
+
+
+def serve(config: ServerConfig, args: argparse.Namespace) -> int:
+    """Accept connections on ``args.host:args.port`` until stopped (or ``--max-connections``)."""
+    try:
+        listener = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    served = 0
+    with listener, _trace_file(args.trace_out) as trace:
+        print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
+        while not args.max_connections or served < args.max_connections:
+            sock, _address = listener.accept()
+            served += 1
+            connection = ServerConnection(config)
+            printer = _Printer(connection, f"[{served}] ", args.quiet)
+            tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
+            try:
+                _serve_one(tls, config, args)
+            except TLSFailure as exc:
+                print(f"[{served}] connection failed: {exc}", flush=True)
+            finally:
+                tls.close()
+                printer()
+                if trace is not None:
+                    write_trace(trace, f"server-{served}", connection.log)
+    return 0
+
+
+def _session_ok(session: Session, mode: str | None) -> bool:
+    return mode != "ticket" or session.ticket is not None
+
+
+def _one_connection(
+    config: ClientConfig,
+    host: str,
+    port: int,
+    args: argparse.Namespace,
+    session: Session | None,
+    label: str,
+) -> tuple[ClientConnection, ev.HandshakeComplete | None, bool]:
+    """One client connection: handshake, optional renegotiation, data; (conn, done, data ok)."""
+    connection = ClientConnection(config, session)
+    printer = _Printer(connection, label, args.quiet)
+    try:
+        sock = socket.create_connection((host, port), timeout=args.timeout)
+    except OSError as exc:
+        print(f"{label}cannot connect to {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return connection, None, False
+    tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
+    done: ev.HandshakeComplete | None = None
+    exchanged = False
+    try:
+        done = tls.handshake()
+        _describe(done, label)
+        if args.renegotiate:
+            connection.renegotiate()
+            again = tls.handshake()
+            print(f"{label}renegotiated: {again.cipher_suite}", flush=True)
+        tls.send(args.send.encode())
+        reply = tls.receive()
+        exchanged = True
+        tls.sock.settimeout(min(args.timeout, 0.5))
+        with contextlib.suppress(TLSFailure):
+            while not connection.closed:
+                event = tls.next_event()
+                if isinstance(event, ev.ApplicationData):
+                    reply += event.data
+        print(f"{label}received {len(reply)} bytes", flush=True)
+        if not args.quiet:
+            sys.stdout.write(reply.decode(errors="replace") + "\n")
+    except TLSFailure as exc:
+        print(f"{label}connection failed: {exc}", file=sys.stderr, flush=True)
+    finally:
+        tls.close()
+        printer()
+    return connection, done, exchanged
+
+
+def _describe(done: ev.HandshakeComplete, label: str) -> None:
+    from cryptography import x509
+
+    leaf = x509.load_der_x509_certificate(done.peer_certificates[0])
+    print(
+        f"{label}handshake complete: {done.cipher_suite} resumed={done.resumed} "
+        f"ems={done.extended_master_secret} secure_renegotiation={done.secure_renegotiation} "
+        f"peer={leaf.subject.rfc4514_string()}",
+        flush=True,
+    )
+
+
+def connect(config: ClientConfig, host: str, port: int, args: argparse.Namespace) -> int:
+    """Run the client once, or twice with ``--resume``; exit status as the CLI documents."""
+    with _trace_file(args.trace_out) as trace:
+        rounds = 2 if args.resume else 1
+        session: Session | None = None
+        ok = True
+        for index in range(rounds):
+            label = f"[{index + 1}] " if rounds > 1 else ""
+            connection, done, exchanged = _one_connection(config, host, port, args, session, label)
+            if trace is not None:
+                write_trace(trace, f"client-{index + 1}", connection.log)
+            ok = ok and done is not None and exchanged
+            if done is None:
+                break
+            if index == 1:
+                how = "ticket" if session and session.ticket else "session id"
+                print(f"resumed: {'yes (' + how + ')' if done.resumed else 'no'}", flush=True)
+            session = done.session if _session_ok(done.session, args.resume) else None
+            if index == 0 and args.resume and session is None:
+                print("no ticket received; the second connection cannot resume", flush=True)
+    return 0 if ok else 1
