@@ -38,6 +38,7 @@ from tlsmodel.reference.suites import CipherSuite, KeyExchangeKind
 ServerParams = ServerDHParams | ServerECDHParams
 
 MIN_DH_BITS = 2048
+MAX_DH_BITS = 8192  # the largest RFC 7919 group; bounds the work a server can demand
 
 
 def _rfc7919_prime(bits: int, x: int) -> int:
@@ -189,11 +190,14 @@ class DHEKeyExchange(KeyExchange):
 
     def _shared(self, peer_y: int) -> bytes:
         """RFC 5246 §8.1.2: "Leading bytes of Z that contain all zero bits are stripped"."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pn = dh.DHParameterNumbers(self._p, self._g)
-            peer = dh.DHPublicNumbers(peer_y, pn).public_key()
-            z = self._key().exchange(peer)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pn = dh.DHParameterNumbers(self._p, self._g)
+                peer = dh.DHPublicNumbers(peer_y, pn).public_key()
+                z = self._key().exchange(peer)
+        except ValueError as exc:  # OpenSSL's own checks of the public value
+            raise illegal_parameter(f"DH public value rejected: {exc}") from None
         return z.lstrip(b"\x00")
 
     def _public_bytes(self) -> bytes:
@@ -221,9 +225,14 @@ class DHEKeyExchange(KeyExchange):
             raise TLSAlert(
                 AlertDescription.insufficient_security, f"DH group of {p.bit_length()} bits"
             )
-        if p % 2 == 0 or not 1 < g < p - 1:
+        if p.bit_length() > MAX_DH_BITS or p % 2 == 0 or not 1 < g < p - 1:
             raise illegal_parameter("DH parameters are not a usable group")
         self._p, self._g = p, g
+        self._private = None
+        try:
+            self._key()  # OpenSSL checks the parameters (p prime, g usable) when keying
+        except ValueError as exc:
+            raise illegal_parameter(f"DH parameters rejected: {exc}") from None
         self._peer_y = int.from_bytes(params.ys, "big")
         self._check_peer_y(self._peer_y)
 
