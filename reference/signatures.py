@@ -71,9 +71,25 @@ def _family(key: PrivateKey | PublicKey) -> str:
     raise TLSAlert(AlertDescription.unsupported_certificate, f"unsupported key {type(key)}")
 
 
+_CURVE_HASH = {
+    "secp256r1": S.ecdsa_secp256r1_sha256,
+    "secp384r1": S.ecdsa_secp384r1_sha384,
+    "secp521r1": S.ecdsa_secp521r1_sha512,
+}
+
+
 def schemes_for_key(key: PrivateKey | PublicKey) -> tuple[SignatureScheme, ...]:
-    """The schemes we can sign (or verify) with this key, most preferred first."""
-    return _PREFERENCE[_family(key)]
+    """The schemes we can sign (or verify) with this key, most preferred first.
+
+    For ECDSA the hash that matches the curve's strength comes first (the pairing TLS 1.3
+    makes mandatory, RFC 8446 §4.2.3), then the others TLS 1.2 also allows.
+    """
+    preference = _PREFERENCE[_family(key)]
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        matching = _CURVE_HASH.get(key.curve.name)
+        if matching is not None:
+            return (matching, *(s for s in preference if s != matching))
+    return preference
 
 
 def choose_scheme(key: PrivateKey, peer_schemes: tuple[int, ...] | None) -> SignatureScheme:
@@ -85,7 +101,7 @@ def choose_scheme(key: PrivateKey, peer_schemes: tuple[int, ...] | None) -> Sign
     family = _family(key)
     if peer_schemes is None:
         return S.rsa_pkcs1_sha1 if family == "rsa" else S.ecdsa_sha1
-    for scheme in _PREFERENCE[family]:
+    for scheme in schemes_for_key(key):
         if scheme in peer_schemes:
             return scheme
     raise TLSAlert(AlertDescription.handshake_failure, "no common signature scheme")
