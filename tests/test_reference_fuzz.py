@@ -1,16 +1,14 @@
 """Fuzzing the reference's decoders with hypothesis: whatever arrives, the only exception is
 TLSAlert, and nothing hangs.
 
-Inputs: random bytes, and mutations (flips, insertions, deletions, truncations, splices) of
+Inputs: random bytes, and mutations (flips, insertions, deletions, truncations, byte sets) of
 valid material — plaintext handshake flights of both roles and protected records of each
-record-protection kind. The default profile is modest so the suite stays fast;
-``HYPOTHESIS_PROFILE=heavy`` raises the example counts for a long run.
+record-protection kind — plus hostile key exchange values and signatures.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 
 import pytest
@@ -47,11 +45,11 @@ from tlsmodel.reference.keyexchange import DHEKeyExchange, ECDHEKeyExchange, key
 from tlsmodel.reference.signatures import OFFERED_SCHEMES, verify
 from tlsmodel.reference.suites import KeyExchangeKind, suite_by_name
 
-HEAVY = os.environ.get("HYPOTHESIS_PROFILE") == "heavy"
+# Example counts come from the suite's hypothesis profile (tests/conftest.py: modest by
+# default, ``HYPOTHESIS_PROFILE=heavy`` for a long run); these settings only add what fuzzing
+# large inputs needs.
 FUZZ = settings(
-    max_examples=5000 if HEAVY else 150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 KINDS = [None, *KeyExchangeKind]
 
@@ -274,7 +272,7 @@ def test_ecdhe_hostile_points(curve: int, point: bytes) -> None:
     _only_alerts(run)
 
 
-@settings(max_examples=40 if not HEAVY else 400, deadline=None)
+@FUZZ
 @given(
     p=st.one_of(st.integers(3, 2**64), st.integers(2**2047, 2**2049)),
     g=st.integers(0, 2**16),
