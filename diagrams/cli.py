@@ -1,0 +1,245 @@
+"""``tlsmodel diagram``: state diagrams of the model, and traces drawn on them.
+
+Why one command for both: a deviation is explained by the diagram it left, so the oracle's
+report points here (``tlsmodel diagram --trace FILE --id ID``). Files are written to ``--out``
+(default: the current directory) under stable names, one path printed per file; ``--all``
+writes the committed set of diagrams/ (every role × family, the merged view, the examples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from tlsmodel.errors import UsageError
+
+ROLE_CHOICES = ("composite", "client", "server")
+FORMAT_CHOICES = ("svg", "png", "pdf", "dot")
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``diagram`` subcommand (cheap: nothing heavy is imported here)."""
+    parser = subparsers.add_parser(
+        "diagram",
+        help="draw the model's state diagrams (graphviz), or a trace on them",
+        description="Draw the state machine of the model from its tables: the merged view "
+        "(every row, with guards) or a projection on a family / suite / client auth / "
+        "resumption, in the composite or a role's view; or draw a trace's path, its deviation "
+        "and a message-sequence chart.",
+    )
+    parser.add_argument("--role", choices=ROLE_CHOICES, help="whose view (default composite)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--suite", metavar="NAME", help="IANA cipher suite name or hex code")
+    which.add_argument(
+        "--family",
+        metavar="NAME",
+        help="key-exchange family (as in the model, e.g. ECDHE_RSA) or a group: "
+        "RSA, DHE, ECDHE, static-DH, anon, PSK (all four PSK key exchanges); comma-separated",
+    )
+    parser.add_argument(
+        "--client-auth",
+        choices=("none", "empty", "cert"),
+        help="no CertificateRequest / empty client Certificate / a certificate",
+    )
+    parser.add_argument(
+        "--resume",
+        choices=("none", "id", "ticket"),
+        help="full handshakes only / abbreviated by session ID / by ticket",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        default="svg",
+        help="output format (default svg; dot needs no graphviz)",
+    )
+    parser.add_argument("--out", metavar="DIR", default=".", help="directory to write to")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="write the whole committed set (DOT and --format) into --out",
+    )
+    parser.add_argument("--trace", metavar="FILE", help="a JSONL trace file to draw")
+    parser.add_argument("--id", metavar="ID", help="with --trace: only this connection")
+    parser.set_defaults(func=run)
+
+
+def _families(text: str) -> tuple[str, ...]:
+    from tlsmodel.diagrams.views import FAMILY_GROUPS
+    from tlsmodel.model.suites import FAMILIES
+
+    found: list[str] = []
+    for name in (part.strip() for part in text.split(",")):
+        if name in FAMILY_GROUPS:
+            found.extend(FAMILY_GROUPS[name])
+        elif name in FAMILIES:
+            found.append(name)
+        else:
+            raise UsageError(
+                f"unknown family {name!r}; one of {', '.join([*FAMILY_GROUPS, *FAMILIES])}"
+            )
+    return tuple(dict.fromkeys(found))
+
+
+def choice_from(args: argparse.Namespace) -> tuple[object, str, str]:
+    """The ``Choice`` the options ask for, its file-name slug and its title words."""
+    from tlsmodel.diagrams.views import Choice
+    from tlsmodel.model.suites import lookup_suite
+
+    families: tuple[str, ...] = ()
+    slug: list[str] = []
+    words: list[str] = []
+    if args.suite:
+        try:
+            suite = lookup_suite(args.suite)
+        except KeyError as err:
+            raise UsageError(err.args[0]) from None
+        families = (suite.family,)
+        slug.append(suite.name)
+        words.append(f"suite {suite.name} (family {suite.family})")
+    elif args.family:
+        families = _families(args.family)
+        slug.append(args.family.replace(",", "+"))
+        words.append(
+            f"family {args.family} ({', '.join(families)})"
+            if (len(families) > 1 or families[0] != args.family)
+            else f"family {args.family}"
+        )
+    if args.client_auth:
+        slug.append(f"auth-{args.client_auth}")
+        words.append(f"client auth {args.client_auth}")
+    if args.resume:
+        slug.append(f"resume-{args.resume}")
+        words.append(f"resume {args.resume}")
+    choice = Choice(families, args.client_auth, args.resume)
+    return choice, "-".join(slug) or "merged", ", ".join(words) or "merged (every row, guards)"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
+
+
+def _write(out: Path, stem: str, dot_text: str, fmt: str, written: list[Path]) -> None:
+    from tlsmodel.diagrams.render import render
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}.{fmt}"
+    path.write_bytes(render(dot_text, fmt))
+    written.append(path)
+
+
+def draw_view(role: str, choice: object, slug: str, words: str) -> str:
+    """The DOT text of one role's view under one choice."""
+    from tlsmodel.diagrams.draw import to_dot
+    from tlsmodel.diagrams.views import merged_view, projected_view
+    from tlsmodel.model.machine import machine_for
+
+    machine = machine_for()
+    title = f"TLS 1.2 — {role} view — {words}"
+    view = (
+        merged_view(machine, title) if choice.is_empty() else projected_view(machine, choice, title)
+    )
+    if view is None:
+        raise UsageError(f"no handshake can complete under {words}")
+    return to_dot(view, machine.model.states, role)
+
+
+def draw_traces(
+    path: Path,
+    wanted: str | None,
+    role: str,
+    formats: tuple[str, ...],
+    out: Path,
+    written: list[Path],
+) -> None:
+    """Overlay and sequence chart of each trace in ``path`` (or only ``wanted``)."""
+    from tlsmodel.diagrams.draw import to_dot
+    from tlsmodel.diagrams.msc import sequence_chart
+    from tlsmodel.diagrams.overlay import check_trace
+    from tlsmodel.model.machine import machine_for
+    from tlsmodel.model.trace import TraceError, read_jsonl
+
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: cannot read: {err}") from None
+    machine = machine_for()
+    found = False
+    for number, item in read_jsonl(lines):
+        if isinstance(item, TraceError):
+            raise UsageError(f"{path}:{number}: {item}")
+        if wanted is not None and item.id != wanted:
+            continue
+        found = True
+        try:
+            checked = check_trace(machine, item)
+        except TraceError as err:
+            raise UsageError(f"{path}:{number}: {err}") from None
+        stem = _safe(item.id)
+        text = to_dot(checked.view, machine.model.states, role, checked.overlay)
+        for fmt in formats:
+            _write(out, f"trace-{stem}", text, fmt, written)
+        out.mkdir(parents=True, exist_ok=True)
+        chart = out / f"msc-{stem}.svg"
+        chart.write_text(sequence_chart(checked), "utf-8")
+        written.append(chart)
+    if not found:
+        raise UsageError(f"{path}: no trace with id {wanted!r}" if wanted else f"{path}: empty")
+
+
+def write_all(out: Path, fmt: str) -> list[Path]:
+    """The committed set: every role × (merged + each family group), and the examples."""
+    from tlsmodel.diagrams.views import FAMILY_GROUPS, Choice
+
+    written: list[Path] = []
+    sets = [(Choice(), "merged", "merged (every row, guards)")] + [
+        (
+            Choice(families),
+            name,
+            f"family {name}" + ("" if families == (name,) else f" ({', '.join(families)})"),
+        )
+        for name, families in FAMILY_GROUPS.items()
+    ]
+    formats = ("dot",) if fmt == "dot" else ("dot", fmt)
+    for role in ROLE_CHOICES:
+        for choice, slug, words in sets:
+            text = draw_view(role, choice, slug, words)
+            for each in formats:
+                _write(out, f"{role}-{slug}", text, each, written)
+    for example in sorted(EXAMPLES.glob("*.jsonl")):
+        draw_traces(example, None, "composite", formats, out, written)
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the requested diagrams and print their paths."""
+    out = Path(args.out)
+    role = args.role or "composite"
+    written: list[Path] = []
+    if args.all:
+        if (
+            args.suite
+            or args.family
+            or args.client_auth
+            or args.resume
+            or args.trace
+            or args.role
+            or args.id
+        ):
+            raise UsageError("--all draws the whole set; it takes only --out and --format")
+        written = write_all(out, args.format)
+    elif args.trace:
+        if args.suite or args.family or args.client_auth or args.resume:
+            raise UsageError("--trace draws the trace's own family; drop the other choices")
+        draw_traces(Path(args.trace), args.id, role, (args.format,), out, written)
+    else:
+        if args.id:
+            raise UsageError("--id needs --trace")
+        choice, slug, words = choice_from(args)
+        _write(
+            out, f"{role}-{_safe(slug)}", draw_view(role, choice, slug, words), args.format, written
+        )
+    for path in written:
+        print(path)
+    return 0
