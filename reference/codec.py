@@ -17,13 +17,15 @@ ServerKeyExchange and ClientKeyExchange have no self-describing form: their body
 negotiated key exchange, so ``decode_handshake`` takes the ``KeyExchangeKind``; without one (no
 suite yet, or a ServerKeyExchange under RSA) it returns ``OpaqueHandshake`` and lets the policy
 decide. Encoders never check ranges, so a caller can craft any deviant message.
+
+This module is the one import for message-level names: it also exposes the code points of
+``registry`` and the key-exchange messages of ``kxmessages`` (see ``__all__``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import ClassVar
 
 from tlsmodel.reference.alerts import (
@@ -34,77 +36,30 @@ from tlsmodel.reference.alerts import (
     illegal_parameter,
 )
 from tlsmodel.reference.extensions import Extension, decode_extensions, encode_extensions
+from tlsmodel.reference.kxmessages import (
+    ClientDHPublic,
+    ClientECDHPublic,
+    ClientKeyExchange,
+    DigitallySigned,
+    EncryptedPreMasterSecret,
+    ServerDHParams,
+    ServerECDHParams,
+    ServerKeyExchange,
+    decode_client_key_exchange,
+    decode_server_key_exchange,
+)
+from tlsmodel.reference.registry import (
+    TLS1_2,
+    VERIFY_DATA_LENGTH,
+    ClientCertificateType,
+    ContentType,
+    HandshakeType,
+    NamedGroup,
+    SignatureScheme,
+)
 from tlsmodel.reference.suites import KeyExchangeKind
 from tlsmodel.reference.wire import Reader, uint, uint_vector, vector
 
-TLS1_2 = 0x0303
-VERIFY_DATA_LENGTH = 12  # RFC 5246 §7.4.9: verify_data_length defaults to 12 for all suites
-
-
-class ContentType(IntEnum):
-    """RFC 5246 §6.2.1."""
-
-    change_cipher_spec = 20
-    alert = 21
-    handshake = 22
-    application_data = 23
-
-
-class HandshakeType(IntEnum):
-    """RFC 5246 §7.4, RFC 5077 §3.3 (new_session_ticket), RFC 6066 §8 (certificate_status)."""
-
-    hello_request = 0
-    client_hello = 1
-    server_hello = 2
-    new_session_ticket = 4
-    certificate = 11
-    server_key_exchange = 12
-    certificate_request = 13
-    server_hello_done = 14
-    certificate_verify = 15
-    client_key_exchange = 16
-    finished = 20
-    certificate_status = 22
-
-
-class NamedGroup(IntEnum):
-    """RFC 8422 §5.1.1 and RFC 7919 §2 code points that the reference implements."""
-
-    secp256r1 = 23
-    secp384r1 = 24
-    x25519 = 29
-    ffdhe2048 = 256
-    ffdhe3072 = 257
-
-
-class SignatureScheme(IntEnum):
-    """TLS 1.2 SignatureAndHashAlgorithm (RFC 5246 §7.4.1.4.1) as the 16-bit RFC 8446 names.
-
-    In TLS 1.2 the ECDSA values name only the hash, not the curve (RFC 8422 §5.1.3), and
-    rsa_pss_rsae_* (RFC 8446 §4.2.3) is usable in TLS 1.2 with an rsaEncryption key.
-    """
-
-    rsa_pkcs1_sha1 = 0x0201
-    ecdsa_sha1 = 0x0203
-    rsa_pkcs1_sha256 = 0x0401
-    ecdsa_secp256r1_sha256 = 0x0403
-    rsa_pkcs1_sha384 = 0x0501
-    ecdsa_secp384r1_sha384 = 0x0503
-    rsa_pkcs1_sha512 = 0x0601
-    ecdsa_secp521r1_sha512 = 0x0603
-    rsa_pss_rsae_sha256 = 0x0804
-    rsa_pss_rsae_sha384 = 0x0805
-    rsa_pss_rsae_sha512 = 0x0806
-
-
-class ClientCertificateType(IntEnum):
-    """RFC 5246 §7.4.4 / RFC 8422 §5.5."""
-
-    rsa_sign = 1
-    ecdsa_sign = 64
-
-
-_NAMED_CURVE = 3  # RFC 8422 §5.4: ECCurveType named_curve(3); explicit curves are deprecated
 _OCSP = 1  # RFC 6066 §8: CertificateStatusType ocsp(1)
 
 
@@ -206,67 +161,6 @@ class Certificate:
 
 
 @dataclass(frozen=True, slots=True)
-class DigitallySigned:
-    """RFC 5246 §4.7: ``SignatureAndHashAlgorithm algorithm; opaque signature<0..2^16-1>``."""
-
-    scheme: int
-    signature: bytes
-
-    def encode(self) -> bytes:
-        return uint(self.scheme, 2) + vector(self.signature, 2)
-
-    @classmethod
-    def decode(cls, r: Reader) -> DigitallySigned:
-        return cls(scheme=r.uint(2), signature=r.vector(2))
-
-
-@dataclass(frozen=True, slots=True)
-class ServerDHParams:
-    """RFC 5246 §7.4.3: big-endian p, g and the server's public value Ys."""
-
-    p: bytes
-    g: bytes
-    ys: bytes
-
-    def encode(self) -> bytes:
-        return vector(self.p, 2) + vector(self.g, 2) + vector(self.ys, 2)
-
-    @classmethod
-    def decode(cls, r: Reader) -> ServerDHParams:
-        return cls(p=r.vector(2, 1), g=r.vector(2, 1), ys=r.vector(2, 1))
-
-
-@dataclass(frozen=True, slots=True)
-class ServerECDHParams:
-    """RFC 8422 §5.4: ``ECParameters curve_params; ECPoint public`` (named curves only)."""
-
-    named_curve: int
-    point: bytes
-
-    def encode(self) -> bytes:
-        return uint(_NAMED_CURVE, 1) + uint(self.named_curve, 2) + vector(self.point, 1)
-
-    @classmethod
-    def decode(cls, r: Reader) -> ServerECDHParams:
-        curve_type = r.uint(1)
-        if curve_type != _NAMED_CURVE:
-            raise illegal_parameter(f"ECParameters: curve_type {curve_type} is not named_curve")
-        return cls(named_curve=r.uint(2), point=r.vector(1, 1))
-
-
-@dataclass(frozen=True, slots=True)
-class ServerKeyExchange:
-    """RFC 5246 §7.4.3: ephemeral parameters signed over client_random + server_random + params."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.server_key_exchange
-    params: ServerDHParams | ServerECDHParams
-    signed: DigitallySigned
-
-    def encode_body(self) -> bytes:
-        return self.params.encode() + self.signed.encode()
-
-
-@dataclass(frozen=True, slots=True)
 class CertificateRequest:
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_request
     certificate_types: tuple[int, ...]
@@ -331,42 +225,6 @@ class CertificateVerify:
         signed = DigitallySigned.decode(r)
         r.end()
         return cls(signed)
-
-
-@dataclass(frozen=True, slots=True)
-class EncryptedPreMasterSecret:
-    """RFC 5246 §7.4.7.1: the RSA-encrypted PreMasterSecret (TLS 1.2 keeps the length prefix)."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.client_key_exchange
-    ciphertext: bytes
-
-    def encode_body(self) -> bytes:
-        return vector(self.ciphertext, 2)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientDHPublic:
-    """RFC 5246 §7.4.7.2: explicit ``opaque dh_Yc<1..2^16-1>``."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.client_key_exchange
-    yc: bytes
-
-    def encode_body(self) -> bytes:
-        return vector(self.yc, 2)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientECDHPublic:
-    """RFC 8422 §5.7: ``ECPoint ecdh_Yc`` = ``opaque point <1..2^8-1>``."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.client_key_exchange
-    point: bytes
-
-    def encode_body(self) -> bytes:
-        return vector(self.point, 1)
-
-
-ClientKeyExchange = EncryptedPreMasterSecret | ClientDHPublic | ClientECDHPublic
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,29 +310,6 @@ HandshakeMessage = (
 )
 
 
-def _server_key_exchange(r: Reader, kx: KeyExchangeKind) -> ServerKeyExchange:
-    params: ServerDHParams | ServerECDHParams
-    if kx is KeyExchangeKind.DHE_RSA:
-        params = ServerDHParams.decode(r)
-    else:
-        params = ServerECDHParams.decode(r)
-    signed = DigitallySigned.decode(r)
-    r.end()
-    return ServerKeyExchange(params, signed)
-
-
-def _client_key_exchange(r: Reader, kx: KeyExchangeKind) -> ClientKeyExchange:
-    msg: ClientKeyExchange
-    if kx is KeyExchangeKind.RSA:
-        msg = EncryptedPreMasterSecret(r.vector(2))
-    elif kx is KeyExchangeKind.DHE_RSA:
-        msg = ClientDHPublic(r.vector(2, 1))
-    else:
-        msg = ClientECDHPublic(r.vector(1, 1))
-    r.end()
-    return msg
-
-
 _DECODERS: dict[int, Callable[[Reader], HandshakeMessage]] = {
     HandshakeType.hello_request: HelloRequest.decode_body,
     HandshakeType.client_hello: ClientHello.decode_body,
@@ -502,11 +337,11 @@ def decode_handshake(msg_type: int, body: bytes, kx: KeyExchangeKind | None) -> 
     if msg_type == HandshakeType.server_key_exchange:
         if kx is None or not kx.ephemeral:
             return OpaqueHandshake(msg_type, body)
-        return _server_key_exchange(r, kx)
+        return decode_server_key_exchange(r, kx)
     if msg_type == HandshakeType.client_key_exchange:
         if kx is None:
             return OpaqueHandshake(msg_type, body)
-        return _client_key_exchange(r, kx)
+        return decode_client_key_exchange(r, kx)
     decoder = _DECODERS.get(msg_type)
     if decoder is None:
         raise TLSAlert(AlertDescription.unexpected_message, f"unknown handshake type {msg_type}")
@@ -552,3 +387,42 @@ def decode_alert(body: bytes) -> Alert:
     if description not in AlertDescription._value2member_map_:
         raise illegal_parameter(f"Alert: unknown description {description}")
     return Alert(AlertLevel(level), AlertDescription(description))
+
+
+__all__ = [
+    "TLS1_2",
+    "VERIFY_DATA_LENGTH",
+    "Alert",
+    "Certificate",
+    "CertificateRequest",
+    "CertificateStatus",
+    "CertificateVerify",
+    "ChangeCipherSpec",
+    "ClientCertificateType",
+    "ClientDHPublic",
+    "ClientECDHPublic",
+    "ClientHello",
+    "ClientKeyExchange",
+    "ContentType",
+    "DigitallySigned",
+    "EncryptedPreMasterSecret",
+    "Finished",
+    "HandshakeMessage",
+    "HandshakeType",
+    "HelloRequest",
+    "NamedGroup",
+    "NewSessionTicket",
+    "OpaqueHandshake",
+    "ServerDHParams",
+    "ServerECDHParams",
+    "ServerHello",
+    "ServerHelloDone",
+    "ServerKeyExchange",
+    "SignatureScheme",
+    "decode_alert",
+    "decode_ccs",
+    "decode_handshake",
+    "encode_alert",
+    "encode_ccs",
+    "encode_handshake",
+]
