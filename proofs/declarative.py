@@ -1,0 +1,197 @@
+"""Bounded equivalence of the tables with the declarative RFC rules (``rules``).
+
+Why this module exists: the tables (``model/tables.py``) and the rule set (``proofs/rules.py``)
+are two formalizations of the same RFC sentences written independently; if both are right they
+accept exactly the same traces. ``check_equivalence`` asks z3, for every length k up to a depth,
+for a trace of length k that one side accepts as a legal prefix and the other does not.
+
+Going depth by depth is sound and cheap because both sides are prefix-closed: a shortest
+differing trace of length k has a prefix of length k-1 on which both sides agree, and they cannot
+agree on rejecting it (a rejected prefix stays rejected). So the query at depth k assumes both
+accept the first k-1 positions and asks only about the last one; the assumptions of depth k are
+kept for depth k+1 (one incremental solver). The tables side is the proofs helper's unrolling
+(``unroll``: configurations are functions of the symbols, the tables being deterministic);
+"tables reject position k-1" is "no row is enabled there". A counterexample is re-checked on the
+concrete machine (``machine.step``, every run) before it is reported, and the rules it breaks are
+named.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import z3
+from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, machine_for
+from tlsmodel.model.tables import TLS12, Model
+from tlsmodel.proofs.encoding import decode_symbol
+from tlsmodel.proofs.positions import Positions
+from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
+from tlsmodel.proofs.rules import RULES, Rule, position_ok, rule_names
+from tlsmodel.proofs.unroll import Unrolling, unroll
+
+NAME = "declarative-equivalence"
+RFC = "RFC 5246 §7.1-7.4; RFC 5077 §3; RFC 5746 §3; RFC 6066 §8; RFC 4492 §2-3; RFC 4279"
+TABLES = "tables"
+DECLARATIVE = "declarative"
+
+__all__ = ["EquivalenceResult", "check_equivalence", "rule_names"]
+
+
+@dataclass(frozen=True, slots=True)
+class EquivalenceResult(Result):
+    """A ``Result`` (one row of ``tlsmodel check``) with what the equivalence check adds.
+
+    ``per_depth[k-1]`` is the solver time for traces of length k. On a difference:
+    ``counterexample`` is the shortest differing trace, ``accepted_by`` the side that accepts it
+    ("tables" or "declarative"), ``broken_rules`` the rules its last position breaks (when the
+    tables accept it) and ``trace`` the tables' configurations as far as they accept.
+    """
+
+    per_depth: tuple[float, ...] = ()
+    counterexample: tuple[Symbol, ...] = ()
+    accepted_by: str | None = None
+    broken_rules: tuple[str, ...] = ()
+
+    @property
+    def equivalent(self) -> bool:
+        """Proved equal up to ``depth``."""
+        return self.verdict == PROVED
+
+
+def check_equivalence(
+    model: Model = TLS12,
+    depth: int = 20,
+    timeout_ms: int | None = None,
+    rules: Sequence[Rule] = RULES,
+) -> EquivalenceResult:
+    """Prove that ``model``'s tables and the rules accept the same prefixes up to ``depth``.
+
+    ``rules`` is the rule set to compare with (all of ``RULES`` unless a caller investigates a
+    known disagreement by leaving a rule out).
+    """
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    start = time.perf_counter()
+    un = unroll(model, depth, prefix="eq")
+    pos = Positions(un.symbols, z3.Int("eq.length"))
+    solver = z3.SolverFor("QF_BV")
+    if timeout_ms is not None:
+        solver.set("timeout", timeout_ms)
+    solver.add(pos.domains(), un.init)
+    enc = un.encoding
+    per_depth: list[float] = []
+    for k in range(1, depth + 1):
+        last = k - 1
+        ok = position_ok(pos, last, rules)
+        tables_ok = un.steps[last]
+        tables_no = z3.Not(enc.enabled(un.configs[last], un.symbols[last]))
+        differs = z3.Bool(f"eq.differs{k}")
+        solver.add(z3.Implies(differs, z3.Or(
+            z3.And(tables_ok, z3.Not(ok)), z3.And(ok, tables_no)
+        )))
+        t0 = time.perf_counter()
+        answer = solver.check(differs)
+        per_depth.append(time.perf_counter() - t0)
+        if answer == z3.sat:
+            return _difference(model, un, pos, solver.model(), k, per_depth, start, rules)
+        if answer != z3.unsat:
+            return _result(UNKNOWN, depth, per_depth, start, detail=f"solver: {answer} at {k}")
+        solver.add(tables_ok, ok)
+    if solver.check() != z3.sat:
+        return _result(
+            UNKNOWN,
+            depth,
+            per_depth,
+            start,
+            detail=f"vacuous: no trace of length {depth} is accepted by both sides",
+        )
+    return _result(
+        PROVED,
+        depth,
+        per_depth,
+        start,
+        detail=f"{len(rules)} rules; per-depth seconds " + _fmt(per_depth),
+    )
+
+
+def _difference(
+    model: Model,
+    un: Unrolling,
+    pos: Positions,
+    found: z3.ModelRef,
+    k: int,
+    per_depth: list[float],
+    start: float,
+    rules: Sequence[Rule],
+) -> EquivalenceResult:
+    symbols = tuple(decode_symbol(found, un.symbols[i]) for i in range(k))
+    tables_accept = z3.is_true(found.eval(un.steps[k - 1], model_completion=True))
+    side = TABLES if tables_accept else DECLARATIVE
+    broken = tuple(
+        rule.name
+        for rule in rules
+        if not z3.is_true(found.eval(rule.at(pos, k - 1), model_completion=True))
+    )
+    if _machine_accepts(model, symbols) != tables_accept:
+        return _result(
+            UNKNOWN,
+            k,
+            per_depth,
+            start,
+            detail="z3 and the concrete machine disagree on " + repr(symbols),
+        )
+    shown = k if tables_accept else k - 1
+    trace = Trace(tuple(un.trace(found, shown)), un.final(found, shown))
+    detail = f"only the {side} accept this trace of length {k}"
+    if broken:
+        detail += "; it breaks " + ", ".join(broken)
+    return EquivalenceResult(
+        NAME,
+        RFC,
+        _method(k),
+        VIOLATED,
+        time.perf_counter() - start,
+        depth=k,
+        trace=trace,
+        detail=detail,
+        per_depth=tuple(per_depth),
+        counterexample=symbols,
+        accepted_by=side,
+        broken_rules=broken,
+    )
+
+
+def _machine_accepts(model: Model, symbols: tuple[Symbol, ...]) -> bool:
+    """Whether every run of the concrete machine can read ``symbols`` (all branches kept)."""
+    machine = machine_for(model)
+    configs: set[Config] = {INITIAL_CONFIG}
+    for symbol in symbols:
+        configs = {succ for c in configs for _, succ in machine.step(c, symbol)}
+        if not configs:
+            return False
+    return True
+
+
+def _result(
+    verdict: str, depth: int, per_depth: list[float], start: float, detail: str = ""
+) -> EquivalenceResult:
+    return EquivalenceResult(
+        NAME,
+        RFC,
+        _method(depth),
+        verdict,
+        time.perf_counter() - start,
+        depth=depth,
+        detail=detail,
+        per_depth=tuple(per_depth),
+    )
+
+
+def _method(depth: int) -> str:
+    return f"bounded equivalence (z3), all traces of length ≤ {depth}"
+
+
+def _fmt(seconds: list[float]) -> str:
+    return " ".join(f"{s:.3f}" for s in seconds)

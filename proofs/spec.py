@@ -1,0 +1,182 @@
+"""The language of the properties: observer automata (monitors) over the accepted trace.
+
+Why monitors: a property such as "Finished only right after that sender's ChangeCipherSpec" is
+about the *history* of the trace, not about the tables' control state. Reading the control state
+would only restate the tables (and prove nothing about them). Instead each property declares a
+few monitor variables that watch the symbols the tables accept — written straight from the RFC
+sentence, knowing nothing of the tables' states — and a ``bad`` condition on one accepted step.
+The proof engines (``chc``, ``bmc``) add the monitors to the encoded configuration.
+
+A ``Property`` is safety over accepted steps: no trace accepted by the tables reaches a step
+(configuration, monitors, symbol) where ``bad`` holds. Its ``witness`` names a step that must be
+reachable, so that the property cannot hold vacuously (mypyvy's ``sat trace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import z3
+from tlsmodel.model.alphabet import MESSAGE_TYPES
+from tlsmodel.model.suites import FAMILIES
+from tlsmodel.model.tables import BOOL, Value
+from tlsmodel.proofs.encoding import TYPE_INDEX, Config, Encoding, Sym
+
+Term = z3.ExprRef
+Monitors = dict[str, Term]
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """An observer variable: its domain, initial value, and value after each accepted symbol."""
+
+    name: str
+    domain: tuple[Value, ...]
+    initial: Value
+    update: Callable[[Sym, Monitors], Term]
+
+    def fresh(self, prefix: str) -> Term:
+        """A z3 constant for this monitor (Bool, or bit-vector index into ``domain``)."""
+        if self.domain == BOOL:
+            return z3.Bool(f"{prefix}.{self.name}")
+        return z3.BitVec(f"{prefix}.{self.name}", max(1, (len(self.domain) - 1).bit_length()))
+
+    def is_initial(self, term: Term) -> z3.BoolRef:
+        """``term`` holds the initial value."""
+        if self.domain == BOOL:
+            return term == z3.BoolVal(bool(self.initial))
+        return term == self.domain.index(self.initial)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One accepted step as seen by a property: config before/after, symbol, monitors before."""
+
+    enc: Encoding
+    before: Config
+    sym: Sym
+    after: Config
+    m: Monitors
+
+
+@dataclass(frozen=True)
+class Property:
+    """A named safety property over accepted steps, with its RFC section and a witness."""
+
+    name: str
+    rfc: str
+    statement: str
+    monitors: tuple[Monitor, ...]
+    bad: Callable[[Step], z3.BoolRef]
+    witness: Callable[[Step], z3.BoolRef]
+
+
+def _widen(term: Term, width: int) -> Term:
+    """``term`` zero-extended to ``width`` bits (the index shifts by one for a ``None``)."""
+    return z3.ZeroExt(width - term.size(), term) if width > term.size() else term
+
+
+# --- monitor building blocks -------------------------------------------------------------------
+
+LAST_DOMAIN: tuple[Value, ...] = (None, *MESSAGE_TYPES)
+_RECORD_ONLY = ("Alert", "ApplicationData")
+
+
+def handshake_layer(sym: Sym) -> z3.BoolRef:
+    """A handshake message or a ChangeCipherSpec (not an alert, not application data)."""
+    return z3.And([sym.type != TYPE_INDEX[t] for t in _RECORD_ONLY])
+
+
+def from_(sym: Sym, sender: str) -> z3.BoolRef:
+    """The symbol is sent by ``sender``."""
+    return sym.server if sender == "server" else z3.Not(sym.server)
+
+
+def last_message(name: str, sender: str | None, skip: tuple[str, ...] = ()) -> Monitor:
+    """The last handshake-layer message (of ``sender``, or of either side), types in ``skip``
+    not counted; ``None`` before the first."""
+
+    def update(sym: Sym, m: Monitors) -> Term:
+        counted = [handshake_layer(sym), *(sym.type != TYPE_INDEX[t] for t in skip)]
+        if sender is not None:
+            counted.append(from_(sym, sender))
+        return z3.If(z3.And(counted), _widen(sym.type, m[name].size()) + 1, m[name])
+
+    return Monitor(name, LAST_DOMAIN, None, update)
+
+
+def last_is(term: Term, *messages: Value) -> z3.BoolRef:
+    """A ``last_message`` monitor holds one of ``messages`` (``None``: nothing yet)."""
+    return z3.Or([term == LAST_DOMAIN.index(msg) for msg in messages])
+
+
+def flag(
+    name: str, when: Callable[[Sym], z3.BoolRef], reset: Callable[[Sym], z3.BoolRef] | None = None
+) -> Monitor:
+    """A Bool that becomes true when ``when`` is accepted, false again on ``reset``."""
+
+    def update(sym: Sym, m: Monitors) -> Term:
+        keep = m[name] if reset is None else z3.And(m[name], z3.Not(reset(sym)))
+        return z3.Or(when(sym), keep)
+
+    return Monitor(name, BOOL, False, update)
+
+
+def new_handshake(sym: Sym) -> z3.BoolRef:
+    """A ClientHello starts a (re)negotiation: per-handshake monitors restart there."""
+    return sym.is_msg("ClientHello")
+
+
+def seen(name: str, message: str, sender: str | None = None) -> Monitor:
+    """``message`` (from ``sender``) was accepted since the last ClientHello."""
+    return flag(name, lambda s: s.is_msg(message, sender), new_handshake)
+
+
+def echoed(name: str, attr: str) -> Monitor:
+    """The boolean ServerHello attribute ``attr`` of the current handshake (false before it)."""
+
+    def update(sym: Sym, m: Monitors) -> Term:
+        hello = sym.is_msg("ServerHello")
+        return z3.If(
+            hello, sym.attrs[("ServerHello", attr)], z3.And(m[name], z3.Not(new_handshake(sym)))
+        )
+
+    return Monitor(name, BOOL, False, update)
+
+
+FAMILY_DOMAIN: tuple[Value, ...] = (None, *FAMILIES)
+
+
+def family(name: str = "fam") -> Monitor:
+    """The key-exchange family of the current handshake's ServerHello (``None`` before it)."""
+
+    def update(sym: Sym, m: Monitors) -> Term:
+        chosen = _widen(sym.attrs[("ServerHello", "family")], m[name].size()) + 1
+        return z3.If(
+            sym.is_msg("ServerHello"),
+            chosen,
+            z3.If(new_handshake(sym), z3.BitVecVal(0, m[name].size()), m[name]),
+        )
+
+    return Monitor(name, FAMILY_DOMAIN, None, update)
+
+
+def family_where(term: Term, test: Callable[[object], bool]) -> z3.BoolRef:
+    """The ``family`` monitor holds a family for which ``test(FAMILIES[name])`` is true."""
+    return z3.Or([term == FAMILY_DOMAIN.index(n) for n, fam in FAMILIES.items() if test(fam)])
+
+
+def family_in(term: Term, *names: str) -> z3.BoolRef:
+    """The ``family`` monitor holds one of the named families."""
+    return z3.Or([term == FAMILY_DOMAIN.index(n) for n in names])
+
+
+def alert(sym: Sym, level: str | None = None, kind: str | None = None) -> z3.BoolRef:
+    """The symbol is an Alert (of this level / kind)."""
+    conj = [sym.is_msg("Alert")]
+    if level is not None:
+        conj.append(sym.attr_is("Alert", "level", level))
+    if kind is not None:
+        conj.append(sym.attr_is("Alert", "kind", kind))
+    return z3.And(conj)
