@@ -9,7 +9,9 @@ writes the committed set of diagrams/ (every role × family, the merged view, th
 from __future__ import annotations
 
 import argparse
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tlsmodel.errors import UsageError
@@ -120,13 +122,27 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._+-]", "_", text)
 
 
-def _write(out: Path, stem: str, dot_text: str, fmt: str, written: list[Path]) -> None:
+Output = tuple[Path, str, str]  # (path, DOT or SVG text, format: svg|png|pdf|dot, or "text")
+
+
+def _write(out: Path, stem: str, dot_text: str, fmt: str, written: list[Output]) -> None:
+    written.append((out / f"{stem}.{fmt}", dot_text, fmt))
+
+
+def flush(written: list[Output]) -> list[Path]:
+    """Render (graphviz runs in parallel: one ``dot`` per file) and write every output."""
     from tlsmodel.diagrams.render import render
 
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{stem}.{fmt}"
-    path.write_bytes(render(dot_text, fmt))
-    written.append(path)
+    def produce(item: Output) -> bytes:
+        _, text, fmt = item
+        return text.encode("utf-8") if fmt == "text" else render(text, fmt)
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        contents = list(pool.map(produce, written))
+    for (path, _, _), data in zip(written, contents, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return [path for path, _, _ in written]
 
 
 def draw_view(role: str, choice: object, slug: str, words: str) -> str:
@@ -151,7 +167,7 @@ def draw_traces(
     role: str,
     formats: tuple[str, ...],
     out: Path,
-    written: list[Path],
+    written: list[Output],
 ) -> None:
     """Overlay and sequence chart of each trace in ``path`` (or only ``wanted``)."""
     from tlsmodel.diagrams.draw import to_dot
@@ -180,19 +196,16 @@ def draw_traces(
         text = to_dot(checked.view, machine.model.states, role, checked.overlay)
         for fmt in formats:
             _write(out, f"trace-{stem}", text, fmt, written)
-        out.mkdir(parents=True, exist_ok=True)
-        chart = out / f"msc-{stem}.svg"
-        chart.write_text(sequence_chart(checked), "utf-8")
-        written.append(chart)
+        written.append((out / f"msc-{stem}.svg", sequence_chart(checked), "text"))
     if not found:
         raise UsageError(f"{path}: no trace with id {wanted!r}" if wanted else f"{path}: empty")
 
 
-def write_all(out: Path, fmt: str) -> list[Path]:
+def write_all(out: Path, fmt: str) -> list[Output]:
     """The committed set: every role × (merged + each family group), and the examples."""
     from tlsmodel.diagrams.views import FAMILY_GROUPS, Choice
 
-    written: list[Path] = []
+    written: list[Output] = []
     sets = [(Choice(), "merged", "merged (every row, guards)")] + [
         (
             Choice(families),
@@ -216,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the requested diagrams and print their paths."""
     out = Path(args.out)
     role = args.role or "composite"
-    written: list[Path] = []
+    written: list[Output] = []
     if args.all:
         if (
             args.suite
@@ -240,6 +253,6 @@ def run(args: argparse.Namespace) -> int:
         _write(
             out, f"{role}-{_safe(slug)}", draw_view(role, choice, slug, words), args.format, written
         )
-    for path in written:
+    for path in flush(written):
         print(path)
     return 0

@@ -194,14 +194,16 @@ def _edge_line(
     effects = tuple(dict.fromkeys(x for e in bundle for x in e.effects))
     if effects:
         tooltip.append("effects: " + effects_text(effects))
-    if len(entries) == 1:
+    loop = first.source == first.target
+    if len(entries) == 1 and not loop:
         lines, line_colour = entries[0]
         label = _q("\n".join(lines))
         ident = edge_id(first, tuple(e.sender for e in bundle))
     else:
+        head = [[f"stays {first.source} on:"]] if loop else []
         cells = "".join(
             f'<TR><TD ALIGN="LEFT"><FONT COLOR="{c}">{_html(text)}</FONT></TD></TR>'
-            for lines, c in entries
+            for lines, c in [(h, "#000000") for h in head] + entries
             for text in lines
         )
         label = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">{cells}</TABLE>>'
@@ -228,11 +230,28 @@ def _edge_line(
         attrs["penwidth"] = "1.8"
     if all(e.optional for e in bundle):
         attrs["style"] = "dashed"
-    return f"  {_q(first.source)} -> {_q(first.target)} {_attrs(attrs)};"
+    if not loop:
+        return f"  {_q(first.source)} -> {_q(first.target)} {_attrs(attrs)};"
+    # dot stacks self-loop labels over the edges around them; a box node beside the state is
+    # routed around instead, so the messages that keep the state are listed there.
+    box = f"loop-{first.source}"
+    node = {
+        "id": _q(box),
+        "shape": "box",
+        "style": '"rounded,dashed"',
+        "fontsize": "9",
+        "label": attrs.pop("label"),
+        "color": attrs["color"],
+        "tooltip": attrs["tooltip"],
+    }
+    attrs.pop("labeltooltip")
+    attrs.pop("fontcolor")
+    attrs.update({"id": _q(f"{first.source}--loop"), "arrowhead": "none", "style": "dashed"})
+    return f"  {_q(box)} {_attrs(node)};\n  {_q(first.source)} -> {_q(box)} {_attrs(attrs)};"
 
 
-def _note_text(note: Note, role: str) -> str:
-    text = message_text(note.sender, note.message, role)
+def _note_text(note: Note, senders: tuple[str, ...], role: str) -> str:
+    text = message_text(senders, note.message, role)
     if note.guard:
         text += " [" + " ∧ ".join(atom_text(a) for a in note.guard) + "]"
     if note.target is not None:
@@ -259,8 +278,16 @@ def _legend(view: View, role: str) -> str:
     ]
     if view.notes:
         rows.append([(grey, "anytime rows, drawn as edges only at final states:")])
-    for note in view.notes:
-        parts = _wrap(list(note.skipped), first=_note_text(note, role), joiner=",", width=100)
+    merged: dict[tuple, list[Note]] = {}
+    for note in view.notes:  # in the composite view, one line for both senders where it can
+        key = (note.message, note.guard, note.target, note.effects, note.skipped)
+        merged.setdefault(key if role == "composite" else (note,), []).append(note)
+    for same in merged.values():
+        note = same[0]
+        senders = tuple(n.sender for n in same)
+        parts = _wrap(
+            list(note.skipped), first=_note_text(note, senders, role), joiner=",", width=100
+        )
         rows += [[(grey, ("    " if i else "• ") + part.strip())] for i, part in enumerate(parts)]
     cells = "".join(
         '<TR><TD ALIGN="LEFT">'

@@ -25,7 +25,7 @@ from tlsmodel.diagrams.views import (
     projected_view,
 )
 from tlsmodel.model.checker import Checker, Deviation, TraceVerdict
-from tlsmodel.model.machine import INITIAL_CONFIG, Config, Machine, concretize
+from tlsmodel.model.machine import FINAL_STATES, INITIAL_CONFIG, Config, Machine, concretize
 from tlsmodel.model.tables import Atom, Row
 from tlsmodel.model.trace import Trace, describe, message_key
 
@@ -103,7 +103,9 @@ def check_trace(machine: Machine, trace: Trace) -> Checked:
         else None
     ) or merged_view(machine, title)
     common = common_atoms(machine)
-    drawn = {edge_key(e) for e in view.edges}
+    # a projection may draw an optional row as required (no way around it there): match the
+    # rows the trace fires to drawn edges without the optional flag
+    drawn = {edge_key(e)[:5]: edge_key(e) for e in view.edges}
     live_final = {e.source for e in view.edges if e.kind == ANYTIME}
     checker = Checker(machine.model)
     configs: set[Config] = {INITIAL_CONFIG}
@@ -134,19 +136,23 @@ def check_trace(machine: Machine, trace: Trace) -> Checked:
                             f" in {row.state}"
                         )
                         continue
-                    ekey = edge_key(edge)
-                    if ekey not in drawn:
+                    ekey = drawn.get(edge_key(edge)[:5])
+                    if ekey is None:
+                        ekey = edge_key(edge)
                         extra.setdefault(ekey, edge)
                     if index not in path.setdefault(ekey, []):
                         path[ekey].append(index)
         configs = following
         steps.append(Step(index, message, answer.kind, tuple(sorted({c[0] for c in configs}))))
     verdict = checker.finish()
-    if extra:
+    needed = {name for e in extra.values() for name in (e.source, e.target)}
+    needed.update(deviation.states if deviation is not None else ())
+    if extra or not needed <= set(view.nodes):
+        nodes = tuple(s for s in machine.model.states if s in needed or s in view.nodes)
         view = View(
             view.title,
-            view.nodes,
-            view.final,
+            nodes,
+            view.final | (needed & FINAL_STATES),
             view.edges + tuple(extra.values()),
             view.notes,
             view.common,
@@ -174,7 +180,7 @@ def _overlay(
     if deviation is None or deviation.message is None:
         return view, Overlay(steps=steps, caption="\n".join(caption))
     key = message_key(deviation.message)
-    sender, message = str(key[0]), str(key[1])
+    sender, message = str(key[0]), str(deviation.message.get("type"))
     node = f"deviation-{deviation.at}"
     lines = [f"#{deviation.at} ✗ {describe(deviation.message)}"]
     rows = [r for s in deviation.states for r in machine.rows_from(s, sender, message)]

@@ -256,15 +256,26 @@ Node = tuple[Config, bool]  # a configuration and "a full handshake still owes t
 Firing = tuple[Node, Row, Symbol, Node]
 
 
+def _allowed_symbols(machine: Machine, choice: Choice) -> dict[str, tuple[Symbol, ...]]:
+    """Per state, the symbols some row reads there that the choice allows (computed once)."""
+    return {
+        state: tuple(s for s in machine.symbols_from(state) if choice.allows(s))
+        for state in machine.model.states
+    }
+
+
 def explore(machine: Machine, choice: Choice) -> tuple[list[Firing], set[Node]]:
-    """Firings between configurations reachable under ``choice`` that can still end legally.
+    """Firings from configurations reachable under ``choice`` that can still complete.
 
     With ``--client-auth empty|cert`` a full handshake (ServerHello with ``resumed`` false) may
-    only reach a live final state after the client sent that Certificate. Configurations from
-    which no accepting one (``machine.accepting``) is reachable are trimmed with their firings;
-    the second result is the set of configurations kept.
+    only reach a live final state after the client sent that Certificate. A configuration is
+    kept if a completed handshake (a live final state, nothing owed) is reachable from it; a
+    firing is kept if it starts in a kept configuration and ends in one, or ends the trace
+    legally (``machine.accepting``: a fatal alert, a close_notify). The second result is the
+    set of kept configurations.
     """
     live_final = _live_final(machine)
+    allowed = _allowed_symbols(machine, choice)
     start: Node = (INITIAL_CONFIG, False)
     seen = {start}
     frontier = [start]
@@ -273,9 +284,7 @@ def explore(machine: Machine, choice: Choice) -> tuple[list[Firing], set[Node]]:
         nxt: list[Node] = []
         for node in frontier:
             config, owed = node
-            for symbol in machine.symbols_from(config[0]):
-                if not choice.allows(symbol):
-                    continue
+            for symbol in allowed[config[0]]:
                 for row, succ in machine.step(config, symbol):
                     still = owed
                     if choice.needs_client_certificate():
@@ -294,21 +303,25 @@ def explore(machine: Machine, choice: Choice) -> tuple[list[Firing], set[Node]]:
     back: dict[Node, list[Node]] = defaultdict(list)
     for before, _, _, after in firings:
         back[after].append(before)
-    alive = {node for node in seen if accepting(node[0])}
+    alive = {node for node in seen if node[0][0] in live_final and not node[1]}
     stack = list(alive)
     while stack:
         for before in back[stack.pop()]:
             if before not in alive:
                 alive.add(before)
                 stack.append(before)
-    kept = [f for f in firings if f[0] in alive and f[3] in alive]
+    kept = [f for f in firings if f[0] in alive and (f[3] in alive or accepting(f[3][0]))]
     return kept, alive
 
 
 def projected_view(machine: Machine, choice: Choice, title: str) -> View | None:
-    """The control states and rows reachable under ``choice``; ``None`` if nothing completes."""
+    """The control states and rows reachable under ``choice``; ``None`` if nothing completes
+    (or, with ``--client-auth empty|cert``, no handshake carries that client Certificate)."""
     firings, alive = explore(machine, choice)
-    if not firings:
+    if not firings or (
+        choice.needs_client_certificate()
+        and not any(symbol[:2] == ("client", "Certificate") for _, _, symbol, _ in firings)
+    ):
         return None
     common = common_atoms(machine)
     live_final = _live_final(machine)
@@ -317,10 +330,10 @@ def projected_view(machine: Machine, choice: Choice, title: str) -> View | None:
     families: dict[tuple, set[str]] = defaultdict(set)
     anytime: dict[int, Row] = {}
     nodes: set[str] = set()
+    allowed = _allowed_symbols(machine, choice)
     for (state, variables), _ in alive:
-        for symbol in machine.symbols_from(state):
-            if choice.allows(symbol):
-                pool[(state, str(symbol[0]), str(symbol[1]))].add((variables, symbol))
+        for symbol in allowed[state]:
+            pool[(state, str(symbol[0]), str(symbol[1]))].add((variables, symbol))
     for before, row, _, after in firings:
         nodes.update((before[0][0], after[0][0]))
         if row.kind == ANYTIME:
@@ -345,11 +358,19 @@ def projected_view(machine: Machine, choice: Choice, title: str) -> View | None:
     chosen = set(choice.families)
     edges = []
     position = {id(row): i for i, row in enumerate(machine.rows)}
+    skip = _Omittable(firings, live_final)
     for key, rows_by_id in grouped.items():
         rows = sorted(rows_by_id.values(), key=lambda r: position[id(r)])
         fams = families[key]
         only = tuple(f for f in FAMILIES if f in fams) if len(chosen) > 1 and fams < chosen else ()
-        edges.append(_edge(rows, tuple(residual(r) for r in rows), only))
+        edge = _edge(rows, tuple(residual(r) for r in rows), only)
+        if (
+            edge.optional
+            and edge.kind != ANYTIME
+            and not skip(edge.source, edge.sender, edge.message)
+        ):
+            edge = replace(edge, optional=False)
+        edges.append(edge)
     order = list(machine.model.states)
     ordered = tuple(s for s in order if s in nodes)
     return View(
@@ -360,3 +381,38 @@ def projected_view(machine: Machine, choice: Choice, title: str) -> View | None:
         _notes(machine, list(anytime.values()), nodes, common),
         tuple(sorted(common.items())),
     )
+
+
+class _Omittable:
+    """Whether a message the table marks optional can really be left out under a choice.
+
+    ``Row.optional`` says the RFC lets the sender omit the message *somewhere*; under DHE the
+    ServerKeyExchange row is still optional in the table, but its guard removes every way around
+    it. A message is omittable at a state if, from some kept configuration there, the handshake
+    can reach a live final state (ESTABLISHED) without it and without anytime rows.
+    """
+
+    def __init__(self, firings: list[Firing], live_final: frozenset[str]) -> None:
+        self.live_final = live_final
+        self.succ: dict[Node, list[tuple[Row, Node]]] = defaultdict(list)
+        self.at: dict[str, list[Node]] = defaultdict(list)
+        for before, row, _, after in firings:
+            if row.kind != ANYTIME:
+                self.succ[before].append((row, after))
+        for before in self.succ:
+            self.at[before[0][0]].append(before)
+
+    def __call__(self, state: str, sender: str, message: str) -> bool:
+        if state in self.live_final:
+            return True
+        seen = set(self.at[state])
+        stack = list(seen)
+        while stack:
+            for row, after in self.succ[stack.pop()]:
+                if (row.sender, row.message) == (sender, message) or after in seen:
+                    continue
+                if after[0][0] in self.live_final:
+                    return True
+                seen.add(after)
+                stack.append(after)
+        return False
