@@ -62,7 +62,7 @@ FIELDS: tuple[str, ...] = (
     _HS_VERSION, _SID_LEN, _SID, _SUITE, _EXT, _SUPPORTED, _CERTS_LEN, _ALERT_LEVEL, _ALERT_DESC,
 ) = range(len(FIELDS))  # fmt: skip
 
-_LABEL_RE = re.compile(r"Alert \(Level: [^)]*\)|[^,]+")
+_LABEL_RE = re.compile(r"\s*(Alert \(Level: [^)]*\)|[^,]+)")
 
 # What one Info label (or, in the fallback, one record) stands for.
 _HANDSHAKE, _ENCRYPTED_HANDSHAKE, _CCS, _APP_DATA, _ALERT, _ENCRYPTED_ALERT, _IGNORED = range(7)
@@ -137,7 +137,7 @@ def _events(values: list[str], types: list[int], alerts: int) -> tuple[list[int]
     that rewrote the column (HTTP does, whatever is disabled) fails that test, and the order is
     then rebuilt from the records alone: each handshake record carries the typed messages (all
     on the first one) or, with none, is an encrypted one."""
-    labels = [m.group(0).strip() for m in _LABEL_RE.finditer(values[_INFO])]
+    labels = [m.group(1).strip() for m in _LABEL_RE.finditer(values[_INFO])]
     kinds = [_label_kind(label) for label in labels if label and not label.startswith("[")]
     records = _ints(values[_CONTENT])
     count = kinds.count

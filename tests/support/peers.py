@@ -45,6 +45,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (held open together while chosen, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def port_listening(port: int) -> bool:
     """True if something listens on ``port`` in this namespace, asked of ``ss`` so that no
     probing connection appears in a capture."""
@@ -159,14 +168,19 @@ def spawn(
 
 
 @contextlib.contextmanager
-def capture(port: int, path: Path, *, iface: str = "lo", timeout: float = 60.0) -> Iterator[Peer]:
-    """Capture ``tcp port PORT`` on ``iface`` into ``path`` (pcapng) around the ``with`` body.
+def capture(
+    port: int | Sequence[int], path: Path, *, iface: str = "lo", timeout: float = 60.0
+) -> Iterator[Peer]:
+    """Capture ``tcp port PORT`` (any of several ports) on ``iface`` into ``path`` (pcapng)
+    around the ``with`` body.
 
     tshark is started (and confirmed capturing) before the body runs; afterwards a short pause
     lets the last segments arrive, then SIGINT makes tshark flush and close the file. ``timeout``
     is tshark's own hard stop (``-a duration``) should everything else fail."""
+    ports = [port] if isinstance(port, int) else list(port)
+    bpf = " or ".join(f"tcp port {p}" for p in ports)
     argv = [
-        "tshark", "-i", iface, "-f", f"tcp port {port}", "-w", str(path), "-q",
+        "tshark", "-i", iface, "-f", bpf, "-w", str(path), "-q",
         "-a", f"duration:{int(timeout)}",
     ]  # fmt: skip
     with spawn(argv, path.parent, f"tshark-{path.stem}", ready_text="Capturing on") as peer:
@@ -189,11 +203,13 @@ def openssl_server_argv(
     naccept: int | None = 1,
     dhparams: bool = False,
     msg: bool = False,
+    protocol: str = "-tls1_2",
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """The ``openssl s_server -tls1_2`` command line for one test configuration."""
+    """The ``openssl s_server -tls1_2`` command line for one test configuration (``protocol``
+    ``-tls1_3``/``-tls1_1`` for the connections the oracle must call unsupported)."""
     pair: KeyPair = pki.server_rsa if cert == "rsa" else pki.server_ecdsa
-    argv = ["openssl", "s_server", "-tls1_2", "-accept", f"127.0.0.1:{port}"]
+    argv = ["openssl", "s_server", protocol, "-accept", f"127.0.0.1:{port}"]
     argv += ["-cert", str(pair.cert), "-key", str(pair.key), "-CAfile", str(pki.ca)]
     if cipher:
         argv += ["-cipher", cipher]
@@ -242,10 +258,11 @@ def openssl_client_argv(
     no_ticket: bool = False,
     msg: bool = False,
     trace: bool = False,
+    protocol: str = "-tls1_2",
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The ``openssl s_client -tls1_2`` command line for one test configuration."""
-    argv = ["openssl", "s_client", "-tls1_2", "-connect", f"127.0.0.1:{port}"]
+    argv = ["openssl", "s_client", protocol, "-connect", f"127.0.0.1:{port}"]
     argv += ["-servername", "localhost"]
     if ca:
         argv += ["-CAfile", str(ca), "-verify_return_error"]

@@ -1,0 +1,496 @@
+"""Capture readers against real peers: tshark on loopback around OpenSSL and GnuTLS handshakes.
+
+Each configuration the peers support is run once; the capture is read with and without the key
+log, and the client's ``-msg`` log is read too. The expected message sequences are written out
+from RFC 5246 §7.3 (Figures 1 and 2), RFC 5077 §3 (tickets), RFC 6066 §8 (CertificateStatus)
+and RFC 5246 §7.4.1 (renegotiation), not copied from the readers' output.
+
+All OpenSSL servers share one tshark capture (filter on all their ports), so the module costs a
+few tshark start-ups, not one per configuration. GnuTLS runs in a private network namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from support import peers, pki
+from tlsmodel.oracle.inputs import load_traces
+
+pytestmark = [
+    pytest.mark.network,
+    pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark"),
+]
+
+U = "unknown-encrypted"
+
+
+def hello_flight(*, ske: bool = True, status: bool = False, cr: bool = False) -> list[str]:
+    """Server's first flight of a full handshake (RFC 5246 §7.3 Figure 1)."""
+    out = ["S:ServerHello", "S:Certificate"]
+    out += ["S:CertificateStatus"] * status + ["S:ServerKeyExchange"] * ske
+    return out + ["S:CertificateRequest"] * cr + ["S:ServerHelloDone"]
+
+
+def client_flight(client_cert: str | None = None) -> list[str]:
+    out = ["C:Certificate"] if client_cert else []
+    out.append("C:ClientKeyExchange")
+    out += ["C:CertificateVerify"] if client_cert == "cert" else []
+    return [*out, "C:ChangeCipherSpec", "C:Finished"]
+
+
+def full(ticket: bool = True, client_cert: str | None = None, **server: bool) -> list[str]:
+    """A whole full handshake; NewSessionTicket iff the server issues tickets (RFC 5077 §3.3)."""
+    tail = ["S:NewSessionTicket"] * ticket + ["S:ChangeCipherSpec", "S:Finished"]
+    return ["C:ClientHello", *hello_flight(**server), *client_flight(client_cert), *tail]
+
+
+ABBREVIATED = ["C:ClientHello", "S:ServerHello", "S:ChangeCipherSpec", "S:Finished"]
+ABBREVIATED += ["C:ChangeCipherSpec", "C:Finished"]  # RFC 5246 §7.3 Figure 2
+CLOSE = ["C:Alert", "S:Alert"]
+
+
+def renegotiation(keys: bool, ticket: bool = True) -> list[str]:
+    """A client-initiated full renegotiation; without keys only each Finished after its CCS
+    is named (the others are encrypted under the first handshake's keys)."""
+    if keys:
+        return full(ticket)
+    server = [U] * 4  # ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
+    tail = [U] * ticket + ["ChangeCipherSpec", "Finished"]
+    return [f"C:{U}", *(f"S:{m}" for m in server), f"C:{U}", "C:ChangeCipherSpec", "C:Finished"] + [
+        f"S:{m}" for m in tail
+    ]
+
+
+def seq(trace: Any) -> list[str]:
+    return [f"{m['from'][0].upper()}:{m['type']}" for m in trace.messages]
+
+
+def first(trace: Any, token: str, nth: int = 0) -> dict[str, Any]:
+    return [m for m in trace.messages if seq_token(m) == token][nth]
+
+
+def seq_token(message: dict[str, Any]) -> str:
+    return f"{message['from'][0].upper()}:{message['type']}"
+
+
+@dataclass
+class Scenario:
+    name: str
+    server: dict[str, Any]
+    clients: list[dict[str, Any]]
+    with_keys: list[list[str]]  # expected sequence of each connection, with the key log
+    without_keys: list[list[str]] | None = None  # same as with_keys if None
+    server_steps: tuple[peers.Step, ...] = ()
+    unsupported: str | None = None
+    port: int = 0
+    logs: list[Path] = field(default_factory=list)
+
+
+ECDHE = "ECDHE-RSA-AES128-GCM-SHA256"
+NT = {"no_ticket": True}
+OPENSSL = [
+    Scenario("rsa", {"cipher": "AES128-GCM-SHA256", **NT}, [{}], [full(False, ske=False) + CLOSE]),
+    Scenario(
+        "dhe",
+        {"cipher": "DHE-RSA-AES128-GCM-SHA256", "dhparams": True, **NT},
+        [{}],
+        [full(False) + CLOSE],
+    ),
+    Scenario("ecdhe_rsa_ticket", {"cipher": ECDHE}, [{}], [full(True) + CLOSE]),
+    Scenario(
+        "ecdhe_ecdsa",
+        {"cipher": "ECDHE-ECDSA-AES128-GCM-SHA256", "cert": "ecdsa", **NT},
+        [{}],
+        [full(False) + CLOSE],
+    ),
+    Scenario(
+        "auth_cert",
+        {"client_auth": "require", **NT},
+        [{"cert": "client_rsa"}],
+        [full(False, "cert", cr=True) + CLOSE],
+    ),
+    Scenario(
+        "auth_requested_empty",
+        {"client_auth": "request", **NT},
+        [{}],
+        [full(False, "empty", cr=True) + CLOSE],
+    ),
+    Scenario(
+        "auth_required_empty",
+        {"client_auth": "require", **NT},
+        [{}],
+        [["C:ClientHello", *hello_flight(cr=True), *client_flight("empty"), "S:Alert"]],
+    ),
+    Scenario(
+        "resume_ticket",
+        {"naccept": 2},
+        [{"sess_out": "s"}, {"sess_in": "s"}],
+        [full(True) + CLOSE, ABBREVIATED + CLOSE],
+    ),
+    Scenario(
+        "resume_id",
+        {"naccept": 2, **NT},
+        [{"sess_out": "s"}, {"sess_in": "s"}],
+        [full(False) + CLOSE, ABBREVIATED + CLOSE],
+    ),
+    Scenario(
+        "stapling", {"status_file": "ocsp"}, [{"status": True}], [full(True, status=True) + CLOSE]
+    ),
+    Scenario(
+        "renegotiation",
+        {"extra": ["-client_renegotiation"]},
+        [{"steps": (0.3, b"R\n", 0.6)}],
+        [full(True) + renegotiation(True) + CLOSE],
+        [full(True) + renegotiation(False) + CLOSE],
+    ),
+    Scenario(
+        "renegotiation_refused",
+        NT,
+        [{"steps": (0.3, b"R\n", 0.6)}],
+        [full(False) + ["C:ClientHello", "S:Alert", "C:Alert"]],
+        [full(False) + [f"C:{U}", "S:Alert", "C:Alert"]],
+    ),
+    Scenario(
+        "hello_request",
+        {},
+        [{"steps": (1.5,)}],
+        [full(True) + ["S:HelloRequest", *ABBREVIATED, *CLOSE]],
+        [full(True) + [f"S:{U}", f"C:{U}", f"S:{U}", *ABBREVIATED[2:], *CLOSE]],
+        server_steps=(0.6, b"r\n"),
+    ),
+    Scenario(
+        "application_data",
+        {"extra": ["-www"]},
+        [{"steps": (0.3, b"GET / HTTP/1.0\r\n\r\n", 0.5)}],
+        [full(True) + ["C:ApplicationData", "S:ApplicationData", "S:Alert", "C:Alert"]],
+    ),
+    Scenario(
+        "unknown_ca",
+        NT,
+        [{"ca": None, "extra": ["-verify_return_error"]}],
+        [["C:ClientHello", *hello_flight(), "C:Alert"]],
+    ),
+    Scenario(
+        "tls13", {"protocol": "-tls1_3"}, [{"protocol": "-tls1_3"}], [], unsupported="TLS 1.3"
+    ),
+    Scenario(
+        "tls11",
+        {"protocol": "-tls1_1", "cipher": "DEFAULT@SECLEVEL=0"},
+        [{"protocol": "-tls1_1", "cipher": "DEFAULT@SECLEVEL=0"}],
+        [],
+        unsupported="TLS 1.1",
+    ),
+]
+
+
+def _resolve(options: dict[str, Any], test_pki: pki.TestPKI, work: Path) -> dict[str, Any]:
+    out = dict(options)
+    for key in ("sess_out", "sess_in"):
+        if key in out:
+            out[key] = work / out[key]
+    if "cert" in out and isinstance(out["cert"], str) and out["cert"].startswith("client"):
+        out["cert"] = getattr(test_pki, out["cert"])
+    if out.get("status_file") == "ocsp":
+        out["status_file"] = test_pki.ocsp_rsa
+    return out
+
+
+@dataclass
+class Captured:
+    pcap: Path
+    keylog: Path
+    by_port: dict[int, Scenario]
+    server_cert_der: bytes
+
+
+@pytest.fixture(scope="module")
+def openssl_capture(tmp_path_factory: pytest.TempPathFactory) -> Captured:
+    """Run every OpenSSL scenario under one tshark capture; collect key logs and -msg logs."""
+    work = tmp_path_factory.mktemp("openssl")
+    test_pki = pki.make_pki(work / "pki")
+    for scenario, port in zip(OPENSSL, peers.free_ports(len(OPENSSL)), strict=True):
+        scenario.port = port
+    keylogs: list[Path] = []
+    pcap = work / "all.pcapng"
+    with peers.capture([s.port for s in OPENSSL], pcap, timeout=120):
+        for scenario in OPENSSL:
+            sdir = work / scenario.name
+            keylogs.append(sdir / "server.keys")
+            server = _resolve(scenario.server, test_pki, sdir)
+            server.setdefault("naccept", 1)
+            with peers.openssl_server(
+                test_pki, sdir, port=scenario.port, keylog=keylogs[-1], **server
+            ) as srv:
+                for index, client in enumerate(scenario.clients):
+                    keylogs.append(sdir / f"client{index}.keys")
+                    options = {"ca": test_pki.ca, **_resolve(client, test_pki, sdir)}
+                    run = functools.partial(
+                        peers.openssl_client,
+                        scenario.port,
+                        sdir,
+                        name=f"client{index}",
+                        keylog=keylogs[-1],
+                        msg=True,
+                        **options,
+                    )
+                    runner = threading.Thread(target=run)
+                    runner.start()
+                    srv.play(scenario.server_steps)
+                    runner.join(30)
+                    scenario.logs.append(sdir / f"client{index}.out")
+                srv.wait(5)
+    keylog = work / "all.keys"
+    keylog.write_text("".join(p.read_text() for p in keylogs if p.exists()))
+    der = x509.load_pem_x509_certificate(test_pki.server_rsa.cert.read_bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    return Captured(pcap, keylog, {s.port: s for s in OPENSSL}, der)
+
+
+def _by_scenario(captured: Captured, keys: bool) -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for trace in load_traces(captured.pcap, keylog=captured.keylog if keys else None):
+        assert not hasattr(trace, "reason"), str(trace)
+        port = int(trace.id.rsplit(":", 1)[1].split("#")[0])
+        found.setdefault(captured.by_port[port].name, []).append(trace)
+    return found
+
+
+@pytest.fixture(scope="module")
+def openssl_traces(openssl_capture: Captured) -> dict[bool, dict[str, list[Any]]]:
+    return {keys: _by_scenario(openssl_capture, keys) for keys in (True, False)}
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["keylog", "nokeys"])
+@pytest.mark.parametrize("scenario", OPENSSL, ids=[s.name for s in OPENSSL])
+def test_openssl_capture_sequences(
+    scenario: Scenario, keys: bool, openssl_traces: dict[bool, dict[str, list[Any]]]
+) -> None:
+    traces = openssl_traces[keys][scenario.name]
+    if scenario.unsupported:
+        assert [t.extra["unsupported"] for t in traces] == [scenario.unsupported]
+        return
+    expected = (
+        scenario.with_keys if keys or scenario.without_keys is None else scenario.without_keys
+    )
+    assert [seq(t) for t in traces] == expected
+    assert all(t.extra["unsupported"] is None for t in traces)
+    if not keys and scenario.without_keys is not None:
+        assert any("unknown-encrypted" in n for t in traces for n in t.extra["notes"])
+
+
+def _sh(trace: Any, nth: int = 0) -> dict[str, Any]:
+    return first(trace, "S:ServerHello", nth)
+
+
+def test_openssl_server_hello_attributes(openssl_traces: dict[bool, dict[str, list[Any]]]) -> None:
+    for keys in (True, False):
+        got = openssl_traces[keys]
+        rsa = _sh(got["rsa"][0])
+        assert rsa["cipher_suite"] == "TLS_RSA_WITH_AES_128_GCM_SHA256"
+        assert rsa["resumed"] is False
+        assert "session_ticket" not in rsa["extensions"]
+        assert {"renegotiation_info", "extended_master_secret"} <= set(rsa["extensions"])
+        assert _sh(got["dhe"][0])["cipher_suite"] == "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+        ecdsa = _sh(got["ecdhe_ecdsa"][0])["cipher_suite"]
+        assert ecdsa == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+        ticket = _sh(got["ecdhe_rsa_ticket"][0])
+        assert ticket["cipher_suite"] == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+        assert "session_ticket" in ticket["extensions"]
+        assert "status_request" in _sh(got["stapling"][0])["extensions"]
+        for name in ("resume_ticket", "resume_id"):
+            full_hs, resumed = got[name]
+            assert _sh(full_hs)["resumed"] is False
+            assert _sh(resumed)["resumed"] is True
+        if keys:  # the renegotiation after HelloRequest resumes the session (CCS follows)
+            assert _sh(got["hello_request"][0], 1)["resumed"] is True
+
+
+def test_openssl_certificates_and_alerts(openssl_traces: dict[bool, dict[str, list[Any]]]) -> None:
+    for keys in (True, False):
+        got = openssl_traces[keys]
+        assert first(got["auth_cert"][0], "C:Certificate")["empty"] is False
+        assert first(got["auth_requested_empty"][0], "C:Certificate")["empty"] is True
+        assert first(got["auth_required_empty"][0], "C:Certificate")["empty"] is True
+        assert first(got["rsa"][0], "S:Certificate")["empty"] is False
+        # Alerts sent before a ChangeCipherSpec are plaintext: readable without keys too.
+        refused = first(got["auth_required_empty"][0], "S:Alert")
+        assert (refused["level"], refused["description"]) == ("fatal", "handshake_failure")
+        unknown_ca = first(got["unknown_ca"][0], "C:Alert")
+        assert (unknown_ca["level"], unknown_ca["description"]) == ("fatal", "unknown_ca")
+        closing = first(got["rsa"][0], "C:Alert")
+        no_reneg = first(got["renegotiation_refused"][0], "S:Alert")
+        if keys:
+            assert (closing["level"], closing["description"]) == ("warning", "close_notify")
+            assert (no_reneg["level"], no_reneg["description"]) == ("warning", "no_renegotiation")
+        else:  # encrypted alerts: level and description unknown, never guessed
+            assert "level" not in closing and "description" not in closing
+            assert "level" not in no_reneg
+            assert got["rsa"][0].extra["undecrypted"] == 4  # two Finished, two alerts
+
+
+def test_openssl_msg_logs_match_capture(
+    openssl_capture: Captured, openssl_traces: dict[bool, dict[str, list[Any]]]
+) -> None:
+    """The client's own -msg log tells the same story as the decrypted capture; it may miss
+    the server's last alert, which arrives after the client stopped reading."""
+    compared = 0
+    for scenario in OPENSSL:
+        if scenario.unsupported or scenario.name == "unknown_ca":
+            continue
+        captured = openssl_traces[True][scenario.name]
+        for log, trace in zip(scenario.logs, captured, strict=True):
+            (from_log,) = list(load_traces(log))
+            assert from_log.id == f"{log.name}:{from_log.extra['locations'][0].split()[1]}"
+            n = len(from_log.messages)
+            assert n >= len(trace.messages) - 1, scenario.name
+            assert from_log.messages == trace.messages[:n], scenario.name
+            compared += 1
+    assert compared >= 15
+
+
+def test_openssl_msg_log_of_an_aborting_client(openssl_capture: Captured) -> None:
+    """A log is the endpoint's view: the client stops reading at the Certificate it rejects, so
+    the ServerKeyExchange and ServerHelloDone on the wire never appear in its log."""
+    (scenario,) = [s for s in OPENSSL if s.name == "unknown_ca"]
+    (trace,) = list(load_traces(scenario.logs[0], fmt="openssl-msg"))
+    assert seq(trace) == ["C:ClientHello", "S:ServerHello", "S:Certificate", "C:Alert"]
+    assert trace.messages[-1] == {
+        "from": "client",
+        "type": "Alert",
+        "level": "fatal",
+        "description": "unknown_ca",
+    }
+
+
+def test_truncated_capture_keeps_earlier_connections(
+    openssl_capture: Captured, tmp_path: Path
+) -> None:
+    # Cut inside a packet for sure: in the middle of a server certificate on the wire, the one
+    # nearest the middle of the file (found as bytes; the file itself is never parsed here).
+    data = openssl_capture.pcap.read_bytes()
+    der = openssl_capture.server_cert_der
+    offsets, at = [], data.find(der)
+    while at != -1:
+        offsets.append(at)
+        at = data.find(der, at + 1)
+    middle = min(offsets, key=lambda o: abs(o - len(data) // 2)) + len(der) // 2
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(data[:middle])
+    items = list(load_traces(cut))
+    traces, errors = items[:-1], items[-1]
+    assert hasattr(errors, "reason") and "cut short" in errors.reason, errors
+    assert errors.where is not None and errors.where.startswith("frame ")
+    assert str(errors).startswith(f"{cut}:frame ")
+    assert len(traces) >= 5 and all(hasattr(t, "messages") for t in traces)
+    frame = int(errors.where.split()[1])
+    assert all(int(t.extra["locations"][-1].split()[1]) < frame for t in traces)
+
+
+@dataclass
+class GnuTLS:
+    name: str
+    server: dict[str, Any]
+    client: dict[str, Any]
+    expected: list[list[str]]
+    without_keys: list[list[str]] | None = None
+
+
+def _kx(kx: str) -> dict[str, str]:
+    return {"priority": peers.gnutls_priority(kx)}
+
+
+GNUTLS = [
+    GnuTLS("ecdhe_rsa", {}, {}, [full() + CLOSE]),
+    GnuTLS("dhe_rsa", _kx("DHE-RSA"), _kx("DHE-RSA"), [full() + CLOSE]),
+    GnuTLS("rsa", _kx("RSA"), _kx("RSA"), [full(ske=False) + CLOSE]),
+    GnuTLS(
+        "ecdhe_ecdsa", {**_kx("ECDHE-ECDSA"), "cert": "ecdsa"}, _kx("ECDHE-ECDSA"), [full() + CLOSE]
+    ),
+    GnuTLS(
+        "auth_cert",
+        {"client_auth": "require"},
+        {"cert": "client_ecdsa"},
+        [full(True, "cert", cr=True) + CLOSE],
+    ),
+    GnuTLS(
+        "auth_requested_empty",
+        {"client_auth": "request"},
+        {},
+        [full(True, "empty", cr=True) + CLOSE],
+    ),
+    GnuTLS(
+        "auth_required_empty",  # GnuTLS answers the empty Certificate with decode_error
+        {"client_auth": "require"},
+        {},
+        [["C:ClientHello", *hello_flight(cr=True), *client_flight("empty"), "S:Alert"]],
+    ),
+    GnuTLS("resume_ticket", {}, {"resume": True}, [full() + CLOSE, ABBREVIATED + CLOSE]),
+    GnuTLS(
+        "resume_id",
+        {"no_ticket": True},
+        {"resume": True, "no_ticket": True},
+        [full(False) + CLOSE, ABBREVIATED + CLOSE],
+    ),
+    GnuTLS(
+        "renegotiation",
+        {},
+        {"rehandshake": True},
+        [full() + renegotiation(True) + CLOSE],
+        [full() + renegotiation(False) + CLOSE],
+    ),
+    GnuTLS("stapling", {"ocsp": True}, {"extra": ["--insecure"]}, [full(status=True) + CLOSE]),
+]
+
+
+@pytest.fixture(scope="module")
+def gnutls_captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """One private-namespace run per configuration: (capture, client key log)."""
+    work = tmp_path_factory.mktemp("gnutls")
+    test_pki = pki.make_pki(work / "pki")
+    out = {}
+    for case in GNUTLS:
+        sdir = work / case.name
+        client = dict(case.client)
+        if "cert" in client:
+            client["cert"] = getattr(test_pki, client["cert"])
+        run = peers.gnutls_session(
+            sdir,
+            peers.gnutls_server_argv(test_pki, **case.server),
+            peers.gnutls_client_argv(test_pki, **client),
+            capture=sdir / "c.pcapng",
+            keylog=sdir / "client.keys",
+        )
+        assert run.client_rc is not None, run.log
+        out[case.name] = (sdir / "c.pcapng", sdir / "client.keys")
+    return out
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["keylog", "nokeys"])
+@pytest.mark.parametrize("case", GNUTLS, ids=[c.name for c in GNUTLS])
+def test_gnutls_capture_sequences(
+    case: GnuTLS, keys: bool, gnutls_captures: dict[str, tuple[Path, Path]]
+) -> None:
+    pcap, keylog = gnutls_captures[case.name]
+    traces = list(load_traces(pcap, keylog=keylog if keys and keylog.exists() else None))
+    assert all(hasattr(t, "messages") for t in traces), traces
+    expected = case.expected if keys or case.without_keys is None else case.without_keys
+    assert [seq(t) for t in traces] == expected
+    assert all(t.extra["unsupported"] is None for t in traces)
+    assert all(t.id.endswith("-127.0.0.1:4433") for t in traces)
+    if case.name == "auth_required_empty":
+        alert = traces[0].messages[-1]
+        assert (alert["level"], alert["description"]) == ("fatal", "decode_error")
+    if case.name.startswith("resume"):
+        assert [_sh(t)["resumed"] for t in traces] == [False, True]
+    # With the key log every message is read: tshark decrypts even the resumed sessions, for
+    # which GnuTLS logs no secret, from the master secret of the session they resume.
+    assert [t.extra["undecrypted"] == 0 for t in traces] == [keys] * len(traces)
