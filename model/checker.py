@@ -13,7 +13,7 @@ worked out only when a deviation happens.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -29,7 +29,7 @@ from tlsmodel.model.machine import (
     machine_for,
 )
 from tlsmodel.model.tables import REJECTIONS, TLS12, Model
-from tlsmodel.model.trace import UNKNOWN_ENCRYPTED, message_key
+from tlsmodel.model.trace import PLAIN_KEYS, UNKNOWN_ENCRYPTED, TraceError, message_key
 
 _DEAD: Final = -1
 
@@ -88,6 +88,9 @@ class _Dfa:
         self.sets: list[frozenset[Config]] = []
         self.index: dict[frozenset[Config], int] = {}
         self.delta: list[dict[Symbol, tuple[int, Answer]]] = []
+        self._expected: dict[int, tuple[tuple[str, str], ...]] = {}
+        self._rules: dict[tuple[int, Symbol], str] = {}
+        self._states: dict[int, tuple[str, ...]] = {}
         self.start = self.intern(frozenset({INITIAL_CONFIG}))
 
     def intern(self, configs: frozenset[Config]) -> int:
@@ -123,16 +126,36 @@ class _Dfa:
 
     def expected(self, state: int) -> tuple[tuple[str, str], ...]:
         """(sender, message) pairs some row would accept from this set of configurations."""
-        machine = self.machine
-        found = {
-            (str(symbol[0]), str(symbol[1]))
-            for config in self.sets[state]
-            for symbol in machine.symbols_from(config[0])
-            if machine.step(config, symbol)
-        }
-        return tuple(sorted(found))
+        found = self._expected.get(state)
+        if found is None:
+            machine = self.machine
+            found = self._expected[state] = tuple(
+                sorted(
+                    {
+                        (str(symbol[0]), str(symbol[1]))
+                        for config in self.sets[state]
+                        for symbol in machine.symbols_from(config[0])
+                        if machine.step(config, symbol)
+                    }
+                )
+            )
+        return found
+
+    def control_states(self, state: int) -> tuple[str, ...]:
+        """The control states of the configurations in a DFA state."""
+        found = self._states.get(state)
+        if found is None:
+            found = self._states[state] = tuple(sorted({c[0] for c in self.sets[state]}))
+        return found
 
     def rule(self, state: int, key: Symbol) -> str:
+        """The RFC rule a deviating key broke (memoized ``_rule``)."""
+        found = self._rules.get((state, key))
+        if found is None:
+            found = self._rules[(state, key)] = self._rule(state, key)
+        return found
+
+    def _rule(self, state: int, key: Symbol) -> str:
         """The RFC rule a deviating key broke.
 
         A message that no state allows (``tables.REJECTIONS``) cites its own rule; otherwise
@@ -217,18 +240,60 @@ class Checker:
         if None in key:
             self._unknown.append((index, state))
         if entry[0] == _DEAD:
-            self._state = _DEAD
-            self._deviation = Deviation(
-                "deviation",
-                index,
-                None if isinstance(message, tuple) else message,
-                self._dfa.expected(state),
-                self._dfa.rule(state, key),
-                tuple(sorted({c[0] for c in self._dfa.sets[state]})),
-            )
-            return self._deviation
+            return self._deviate(state, index, key, None if message is key else message)
         self._state = entry[0]
         return entry[1]
+
+    def feed_all(self, messages: Iterable[Mapping[str, Any]]) -> TraceVerdict:
+        """Feed a whole trace and return ``finish()`` — the oracle's hot loop.
+
+        Same answers as calling ``feed`` per message, but with the lookups inlined: most
+        messages carry no ordering attribute, and their key is found without building one.
+        ``TraceError`` names the index of a malformed message.
+        """
+        dfa, keys, unknown = self._dfa, self._keys, self._unknown
+        delta, plain = dfa.delta, PLAIN_KEYS
+        state = self._state
+        if self._deviation is None:
+            for index, message in enumerate(messages, start=len(keys)):
+                try:
+                    key = plain.get((message["from"], message["type"]))
+                except (KeyError, TypeError):
+                    key = None
+                if key is None:
+                    try:
+                        key = message_key(message)
+                    except TraceError as err:
+                        self._state = state
+                        raise TraceError(f"message #{index}: {err}") from None
+                entry = delta[state].get(key)
+                if entry is None:
+                    entry = dfa.extend(state, key)
+                keys.append(key)
+                if None in key:
+                    unknown.append((index, state))
+                if entry[0] == _DEAD:
+                    self._deviate(state, index, key, message)
+                    break
+                state = entry[0]
+            else:
+                self._state = state
+        return self.finish()
+
+    def _deviate(
+        self, state: int, index: int, key: Symbol, message: Mapping[str, Any] | None
+    ) -> Deviation:
+        self._state = _DEAD
+        dfa = self._dfa
+        self._deviation = Deviation(
+            "deviation",
+            index,
+            message,
+            dfa.expected(state),
+            dfa.rule(state, key),
+            dfa.control_states(state),
+        )
+        return self._deviation
 
     @property
     def expected(self) -> tuple[tuple[str, str], ...]:
@@ -238,9 +303,7 @@ class Checker:
     @property
     def states(self) -> tuple[str, ...]:
         """The control states the connection may be in now."""
-        if self._state == _DEAD:
-            return ()
-        return tuple(sorted({c[0] for c in self._dfa.sets[self._state]}))
+        return () if self._state == _DEAD else self._dfa.control_states(self._state)
 
     def finish(self) -> TraceVerdict:
         """The verdict on the trace fed so far."""
@@ -308,8 +371,4 @@ def _describe_assumption(index: int, key: Symbol, feasible: list[Symbol]) -> lis
 
 def check(messages: list[Mapping[str, Any]], model: Model = TLS12) -> TraceVerdict:
     """Check a whole trace (a list of messages in the trace format)."""
-    checker = Checker(model)
-    for message in messages:
-        if not checker.feed(message).ok:
-            break
-    return checker.finish()
+    return Checker(model).feed_all(messages)

@@ -45,14 +45,14 @@ class Trace:
 
 
 # Keys of messages that carry no ordering attribute, prebuilt: most messages of a trace.
-_PLAIN_KEYS: Final[dict[tuple[str, str], Symbol]] = {
+PLAIN_KEYS: Final[dict[tuple[str, str], Symbol]] = {
     (sender, message): (sender, message)
     for message in MESSAGE_TYPES
     if message not in SYMBOL_ATTRIBUTES
     for sender in SENDERS
 }
-_PLAIN_KEYS.update({(s, UNKNOWN_ENCRYPTED): (s, None) for s in SENDERS})
-_PLAIN_KEYS.update({(s, UNKNOWN_HANDSHAKE): (s, UNKNOWN_HANDSHAKE) for s in SENDERS})
+PLAIN_KEYS.update({(s, UNKNOWN_ENCRYPTED): (s, None) for s in SENDERS})
+PLAIN_KEYS.update({(s, UNKNOWN_HANDSHAKE): (s, UNKNOWN_HANDSHAKE) for s in SENDERS})
 _EXTENSION_FLAGS: Final = ("session_ticket", "status_request", "renegotiation_info")
 
 
@@ -72,7 +72,7 @@ def message_key(message: Mapping[str, Any]) -> Symbol:
         raise TraceError(f"message without {missing.args[0]!r}") from None
     except TypeError:
         raise TraceError(f"a message must be an object, not {message!r}") from None
-    plain = _PLAIN_KEYS.get((sender, kind))
+    plain = PLAIN_KEYS.get((sender, kind))
     if plain is not None:
         return plain
     if sender not in SENDERS:

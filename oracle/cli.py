@@ -9,10 +9,17 @@ corrupt capture is reported as ``file:line: reason`` and every other connection 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+
+from tlsmodel.model.trace import TraceError, parse_line
+from tlsmodel.oracle.judge import VERDICTS, Judgement, as_json_line, human, judge, judge_all
 
 from tlsmodel.errors import UsageError
 
@@ -63,23 +70,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _load(path: str, args: argparse.Namespace) -> Iterator[tuple[str, object]]:
-    """(source, Trace | TraceError) for each connection of one input file."""
-    from tlsmodel.model.trace import read_jsonl
-
-    fmt = args.format
-    if fmt == "auto" and _looks_like_jsonl(path):
-        fmt = "jsonl"
-    if fmt == "jsonl":
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for number, item in read_jsonl(handle):
-                yield f"{path}:{number}", item
-        return
-    from tlsmodel.oracle import inputs
-
-    yield from inputs.load(path, fmt, keylog=args.keylog, tls_ports=tuple(args.tls_port))
-
-
 def _looks_like_jsonl(path: str) -> bool:
     """JSON Lines start with an object (after blank space); captures and logs do not."""
     with open(path, "rb") as handle:
@@ -87,20 +77,112 @@ def _looks_like_jsonl(path: str) -> bool:
     return head[:1] == b"{" or (not head and path.endswith(".jsonl"))
 
 
-def _read_expected(path: str | None) -> set[str]:
+def _read_expected(path: str | None) -> frozenset[str]:
     if path is None:
-        return set()
+        return frozenset()
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise UsageError(f"{path}: {err.strerror}") from None
-    return {line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"}
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and line[0] != "#")
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What reporting one connection needs (picklable: worker processes get a copy)."""
+
+    json: bool
+    strict: bool
+    keep: bool  # keep judgements (for --junit)
+    known: frozenset[str]
+
+
+# One reported item: (error line or None, report text, verdict, fails the run, judgement).
+_Row = tuple[str | None, str, str, bool, "Judgement | None"]
+
+
+def _report(item: Judgement | TraceError, path: str, opts: _Options) -> _Row:
+    """Format one judged connection (or one bad-input error) for the user."""
+    if isinstance(item, TraceError):
+        return f"tlsmodel: {item}", "", "error", False, None
+    expected_failure = item.id in opts.known or item.kind in opts.known
+    failed = (item.verdict == "deviates" and not expected_failure) or (
+        opts.strict and item.verdict in ("incomplete", "unsupported")
+    )
+    if opts.json:
+        text = as_json_line(item)
+    else:
+        text = human(item, path if item.verdict == "deviates" else None)
+        if expected_failure and item.verdict == "deviates":
+            text = text.replace(": deviates", ": deviates (expected failure)", 1)
+    return None, text, item.verdict, failed, item if opts.keep else None
+
+
+def _report_lines(chunk: list[tuple[int, str]], path: str, opts: _Options) -> list[_Row]:
+    """Parse, judge and format a chunk of JSONL lines (runs in a worker process)."""
+    rows = []
+    for number, line in chunk:
+        if not line.strip():
+            continue
+        source = f"{path}:{number}"
+        try:
+            item: Judgement | TraceError = judge(parse_line(line), source)
+        except TraceError as err:
+            item = TraceError(f"{source}: {err}")
+        rows.append(_report(item, path, opts))
+    return rows
+
+
+_CHUNK_LINES = 2048
+_PARALLEL_BYTES = 4 << 20  # below this, worker start-up costs more than it saves
+
+
+def _jsonl_rows(path: str, opts: _Options) -> Iterator[_Row]:
+    """Rows of a JSONL file in order, judged on every core when the file is large."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        chunks = _chunks(enumerate(handle, start=1))
+        workers = os.cpu_count() or 1
+        if workers == 1 or os.path.getsize(path) < _PARALLEL_BYTES:
+            for chunk in chunks:
+                yield from _report_lines(chunk, path, opts)
+            return
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending: deque[Future[list[_Row]]] = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_report_lines, chunk, path, opts))
+                if len(pending) > 2 * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+
+
+def _chunks(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for item in lines:
+        chunk.append(item)
+        if len(chunk) == _CHUNK_LINES:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _rows(path: str, args: argparse.Namespace, opts: _Options) -> Iterator[_Row]:
+    """Rows of any input: JSONL directly, captures and logs through ``oracle.inputs``."""
+    fmt = args.format
+    if fmt == "jsonl" or (fmt == "auto" and _looks_like_jsonl(path)):
+        yield from _jsonl_rows(path, opts)
+        return
+    from tlsmodel.oracle import inputs
+
+    loaded = inputs.load(path, fmt, keylog=args.keylog, tls_ports=tuple(args.tls_port))
+    for item in judge_all(loaded):
+        yield _report(item, path, opts)
 
 
 def run(args: argparse.Namespace) -> int:
     """Judge every input; print one report per connection; return the exit code."""
-    from tlsmodel.model.trace import TraceError
-    from tlsmodel.oracle.judge import Judgement, as_json_line, human, judge_all
     from tlsmodel.oracle.junit import write_junit
 
     for path in args.inputs:
@@ -108,39 +190,27 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: no such file")
     if args.junit and any(os.path.abspath(args.junit) == os.path.abspath(p) for p in args.inputs):
         raise UsageError(f"--junit {args.junit} would overwrite an input file")
-    known = _read_expected(args.expect_failures)
+    opts = _Options(args.json, args.strict, bool(args.junit), _read_expected(args.expect_failures))
     judgements: list[Judgement] = []
+    counts = dict.fromkeys(VERDICTS, 0)
     bad_input = failed = False
-    out = sys.stdout
+    write = sys.stdout.write
     for path in args.inputs:
-        for item in judge_all(_load(path, args)):
-            if isinstance(item, TraceError):
-                print(f"tlsmodel: {item}", file=sys.stderr)
+        for error, text, verdict, fails, judgement in _rows(path, args, opts):
+            if error is not None:
+                print(error, file=sys.stderr)
                 bad_input = True
                 continue
-            judgements.append(item)
-            expected_failure = item.id in known or (item.kind in known)
-            failed = (
-                failed
-                or (item.verdict == "deviates" and not expected_failure)
-                or (args.strict and item.verdict in ("incomplete", "unsupported"))
-            )
-            if args.json:
-                out.write(as_json_line(item) + "\n")
-            else:
-                text = human(item, path if item.verdict == "deviates" else None)
-                if expected_failure and item.verdict == "deviates":
-                    text = text.replace(": deviates", ": deviates (expected failure)", 1)
-                out.write(text + "\n")
+            counts[verdict] += 1
+            failed = failed or fails
+            if judgement is not None:
+                judgements.append(judgement)
+            write(text + "\n")
     if args.junit:
-        write_junit(args.junit, judgements, known, args.strict)
+        write_junit(args.junit, judgements, opts.known, args.strict)
     if not args.json:
-        counts = {
-            v: sum(j.verdict == v for j in judgements)
-            for v in ("conforms", "incomplete", "deviates", "unsupported")
-        }
         summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-        print(f"{len(judgements)} connections: {summary or 'none'}", file=sys.stderr)
+        print(f"{sum(counts.values())} connections: {summary or 'none'}", file=sys.stderr)
     if bad_input:
         return 2
     return 1 if failed else 0

@@ -8,6 +8,7 @@ simulation of ``Machine.step`` over sets of configurations, and it never raises.
 from __future__ import annotations
 
 import functools
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,13 +22,11 @@ ALPHABET = list(symbols())
 
 @functools.cache
 def legal_traces() -> list[list[tuple]]:
-    generator = Generator(Restriction(max_len=14, all_messages=True))
-    traces = []
-    for messages in generator.traces():
-        traces.append([message_key(m) for m in messages])
-        if len(traces) == 400:
-            break
-    return traces
+    handshakes = Generator(Restriction(max_len=16)).traces()
+    interleaved = itertools.islice(
+        Generator(Restriction(max_len=12, all_messages=True)).traces(), 400
+    )
+    return [[message_key(m) for m in t] for t in itertools.chain(handshakes, interleaved)]
 
 
 def simulate(trace: list[tuple]) -> tuple[str, int | None]:
