@@ -19,6 +19,8 @@ from tlsmodel.errors import UsageError
 COMMAND_MODULES: tuple[str, ...] = (
     "tlsmodel.model.cli",
     "tlsmodel.oracle.cli",
+    "tlsmodel.diagrams.cli",
+    "tlsmodel.reference.cli",
 )
 
 
@@ -32,7 +34,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Assemble the parser from every registered subcommand module."""
-    parser = _Parser(prog="tlsmodel", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="tlsmodel",
+        description="The machine-checked reference for TLS 1.2 handshake orderings: prove the "
+        "model, enumerate legal traces, judge captures, draw diagrams, run reference peers.",
+    )
     parser.add_argument("--version", action="version", version=f"tlsmodel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
