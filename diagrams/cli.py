@@ -78,9 +78,8 @@ def _families(text: str) -> tuple[str, ...]:
         elif name in FAMILIES:
             found.append(name)
         else:
-            raise UsageError(
-                f"unknown family {name!r}; one of {', '.join([*FAMILY_GROUPS, *FAMILIES])}"
-            )
+            known = ", ".join(dict.fromkeys([*FAMILY_GROUPS, *FAMILIES]))
+            raise UsageError(f"unknown family {name!r}; one of {known}")
     return tuple(dict.fromkeys(found))
 
 

@@ -4,7 +4,8 @@ Why a subprocess and not a Python binding: the DOT is ours (``draw``), so all we
 graphviz is its layout engine; calling ``dot`` keeps the project free of a binding dependency
 and lets ``--format dot`` work on machines without graphviz. The rendered file carries a
 comment with the SHA-256 of its DOT source, so a test can tell a stale SVG from one that was
-merely drawn by another graphviz version. ``SOURCE_DATE_EPOCH`` keeps cairo's PDF date fixed.
+merely drawn by another graphviz version. ``SOURCE_DATE_EPOCH`` and a fixed CreationDate
+keep PDFs free of the wall clock.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ FORMATS = ("svg", "png", "pdf", "dot")
 SOURCE_MARK = "tlsmodel dot source sha256 "
 _MARK_RE = re.compile(re.escape(SOURCE_MARK) + r"([0-9a-f]{64})")
 _TIMEOUT = 120
+# cairo in graphviz 2.43 stamps the wall clock into a PDF; the same-length epoch date keeps
+# the cross-reference offsets valid
+_PDF_DATE_RE = re.compile(rb"(/(?:CreationDate|ModDate) \(D:)\d{14}")
 
 
 def source_digest(dot_text: str) -> str:
@@ -69,4 +73,6 @@ def render(dot_text: str, fmt: str) -> bytes:
     if done.returncode != 0:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise UsageError(f"graphviz's dot failed: {reason[0] if reason else done.returncode}")
+    if fmt == "pdf":
+        return _PDF_DATE_RE.sub(rb"\g<1>19700101000000", done.stdout)
     return done.stdout

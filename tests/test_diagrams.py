@@ -148,3 +148,11 @@ def test_malformed_trace_line_is_a_usage_error(tmp_path: Path) -> None:
     bad.write_text('{"id": "x", "messages": [{"from": "client", "type": "Hello"}]}\n')
     with pytest.raises(UsageError, match=r"bad\.jsonl:1: unknown message type"):
         cli.draw_traces(bad, None, "composite", ("dot",), tmp_path, [])
+
+
+@needs_dot
+def test_pdf_carries_no_wall_clock(tmp_path: Path) -> None:
+    assert run_diagram(["--family", "anon", "--format", "pdf", "--out", str(tmp_path)]) == 0
+    pdf = (tmp_path / "composite-anon.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert b"/CreationDate (D:19700101000000" in pdf
