@@ -300,6 +300,14 @@ class Checker:
         """The (sender, message) pairs the model allows next."""
         return () if self._state == _DEAD else self._dfa.expected(self._state)
 
+    def next_for(self, role: str) -> dict[str, tuple[str, ...]]:
+        """The per-role view of ``expected``: what ``role`` may send and may receive next."""
+        pairs = self.expected
+        return {
+            "send": tuple(m for sender, m in pairs if sender == role),
+            "receive": tuple(m for sender, m in pairs if sender != role),
+        }
+
     @property
     def states(self) -> tuple[str, ...]:
         """The control states the connection may be in now."""

@@ -290,3 +290,15 @@ def witness(
         link = parents[before]
     path.reverse()
     return path
+
+
+def role_view(role: str, model: Model = TLS12) -> tuple[tuple[str, str, str, str], ...]:
+    """The model from one endpoint's side: (state, "send" | "recv", message, target) per row.
+
+    The composite tables already say who sends each message; a role's view is the same rows
+    with the direction named from that role (what a client / server may send and receive next).
+    """
+    return tuple(
+        (row.state, "send" if row.sender == role else "recv", row.message, row.target)
+        for row in machine_for(model).rows
+    )

@@ -8,7 +8,7 @@ Rules of this module
 * The tables describe the *composite* view: both directions of one connection in capture order.
   A message is legal if its sender may send it given everything sent and received before it.
   The per-role views (what a client / server may send and receive next) are projections of the
-  same rows (``machine.role_view``).
+  same rows (``machine.role_view``, ``Checker.next_for``).
 * Each row cites the RFC sentence that justifies it, so the table can be read against RFC 5246
   §7.3-7.4 with a pencil.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from tlsmodel.model.checker import COMPLETE, OK, Checker, check
+from tlsmodel.model.machine import role_view
 
 C, S = "client", "server"
 ECDHE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
@@ -275,3 +276,15 @@ def test_incomplete_prefix_says_what_comes_next() -> None:
     assert verdict.verdict == "incomplete"
     assert ("client", "Certificate") in verdict.expected
     assert ("client", "ClientKeyExchange") not in verdict.expected
+
+
+def test_role_views_split_the_composite_by_direction() -> None:
+    checker = Checker()
+    for message in FIGURE_1[:6]:
+        checker.feed(message)
+    assert "Certificate" in checker.next_for("client")["send"]
+    assert "Certificate" in checker.next_for("server")["receive"]
+    assert "HelloRequest" in checker.next_for("server")["send"]
+    view = role_view("client")
+    assert ("HELLO_DONE", "send", "ClientKeyExchange", "CLIENT_KEY_EXCHANGE") in view
+    assert ("CLIENT_HELLO", "recv", "ServerHello", "SERVER_HELLO") in view
