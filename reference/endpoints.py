@@ -84,6 +84,8 @@ def _serve_one(tls: TLSSocket, config: ServerConfig, args: argparse.Namespace) -
             asked = True
             connection.renegotiate()
             tls.flush()
+        if connection.closed:
+            return  # the peer's close_notify came with the request: nobody to answer
         answer, close = reply_for(event.data)
         tls.send(answer)
         if close:
@@ -146,17 +148,23 @@ def _one_connection(
         _describe(done, label)
         if args.renegotiate:
             connection.renegotiate()
-            again = tls.handshake()
-            print(f"{label}renegotiated: {again.cipher_suite}", flush=True)
+            tls.flush()
+            again = tls.wait_for(ev.HandshakeComplete | ev.RenegotiationDeclined)  # type: ignore[arg-type]
+            if isinstance(again, ev.HandshakeComplete):
+                print(f"{label}renegotiated: {again.cipher_suite}", flush=True)
+            else:
+                print(f"{label}renegotiation declined by the server", flush=True)
         tls.send(args.send.encode())
         reply = tls.receive()
         exchanged = True
         tls.sock.settimeout(min(args.timeout, 0.5))
         with contextlib.suppress(TLSFailure):
-            while not connection.closed:
+            while True:
                 event = tls.next_event()
                 if isinstance(event, ev.ApplicationData):
                     reply += event.data
+                elif isinstance(event, ev.PeerClosed | ev.Failed):
+                    break
         print(f"{label}received {len(reply)} bytes", flush=True)
         if not args.quiet:
             sys.stdout.write(reply.decode(errors="replace") + "\n")

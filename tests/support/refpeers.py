@@ -9,7 +9,9 @@ loop that moves bytes between two sans-IO connections until both are quiet, and 
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,103 @@ def first(events: list[ev.Event], kind: type) -> Any:
         if isinstance(event, kind):
             return event
     raise AssertionError(f"no {kind.__name__} in {events}")
+
+
+class ReferenceServer:
+    """The reference server on 127.0.0.1 in a thread, recording every connection it served.
+
+    Used as a context manager: the listener and thread stop on exit, whatever happened.
+    Each connection answers data like ``tlsmodel server`` (``endpoints.reply_for``); with
+    ``renegotiate`` it sends a HelloRequest after the first request.
+    """
+
+    def __init__(self, config: Any, *, renegotiate: bool = False, timeout: float = 10.0) -> None:
+        self.config, self.renegotiate, self.timeout = config, renegotiate, timeout
+        self.served: list[tuple[Any, list[ev.Event]]] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._listener.settimeout(0.05)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReferenceServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # close() alone does not wake a thread blocked in accept(); the timeout loop does.
+        self._stopping.set()
+        self._thread.join(self.timeout + 5)
+        self._listener.close()
+
+    def _run(self) -> None:
+        from tlsmodel.reference.endpoints import reply_for
+        from tlsmodel.reference.server import ServerConnection
+        from tlsmodel.reference.sockets import TLSFailure, TLSSocket
+
+        while not self._stopping.is_set():
+            try:
+                sock, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            connection = ServerConnection(self.config)
+            events: list[ev.Event] = []
+            self.served.append((connection, events))
+            tls = TLSSocket(sock, connection, self.timeout, on_event=events.append)
+            asked = False
+            try:
+                while not connection.closed:
+                    event = tls.next_event()
+                    if isinstance(event, ev.ApplicationData) and not connection.closed:
+                        if self.renegotiate and not asked:
+                            asked = True
+                            connection.renegotiate()
+                        answer, close = reply_for(event.data)
+                        tls.send(answer)
+                        if close:
+                            break
+            except TLSFailure:
+                pass
+            finally:
+                tls.close()
+
+
+def run_client(
+    config: Any,
+    port: int,
+    send: bytes = b"GET / HTTP/1.0\r\n\r\n",
+    *,
+    session: Any = None,
+    renegotiate: bool = False,
+    timeout: float = 10.0,
+) -> tuple[Any, list[ev.Event], bytes]:
+    """One reference client connection to 127.0.0.1:port: handshake, [renegotiate], send,
+    read until the peer closes or goes quiet; (connection, events, bytes received)."""
+    from tlsmodel.reference.client import ClientConnection
+    from tlsmodel.reference.sockets import TLSFailure, TLSSocket
+
+    connection = ClientConnection(config, session)
+    events: list[ev.Event] = []
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    tls = TLSSocket(sock, connection, timeout, on_event=events.append)
+    received = b""
+    try:
+        tls.handshake()
+        if renegotiate:
+            connection.renegotiate()
+            tls.flush()
+            tls.wait_for(ev.HandshakeComplete | ev.RenegotiationDeclined)  # type: ignore[arg-type]
+        tls.send(send)
+        received = tls.receive()
+        sock.settimeout(0.5)
+        while True:
+            event = tls.next_event()
+            if isinstance(event, ev.ApplicationData):
+                received += event.data
+            elif isinstance(event, ev.PeerClosed | ev.Failed):
+                break
+    except TLSFailure:
+        pass
+    finally:
+        tls.close()
+    return connection, events, received
