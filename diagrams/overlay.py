@@ -109,41 +109,55 @@ def check_trace(machine: Machine, trace: Trace) -> Checked:
     live_final = {e.source for e in view.edges if e.kind == ANYTIME}
     checker = Checker(machine.model)
     configs: set[Config] = {INITIAL_CONFIG}
-    steps: list[Step] = []
-    path: dict[tuple, list[int]] = {}
-    extra: dict[tuple, Edge] = {}
-    hidden: list[str] = []
+    answers: list[str] = []
+    fired: list[list[tuple[Config, Row, Config]]] = []
     deviation: Deviation | None = None
-    for index, message in enumerate(trace.messages):
+    for message in trace.messages:
         if deviation is not None:
-            steps.append(Step(index, message, "unchecked", ()))
+            answers.append("unchecked")
             continue
         key = message_key(message)
         answer = checker.feed(message)
+        answers.append(answer.kind)
         if isinstance(answer, Deviation):
             deviation = answer
-            steps.append(Step(index, message, "deviation", answer.states))
             continue
-        following: set[Config] = set()
-        for config in sorted(configs):
-            for symbol in concretize(key):
-                for row, succ in machine.step(config, symbol):
-                    following.add(succ)
-                    edge = _edge_of(row, common)
-                    if row.kind == ANYTIME and row.state not in live_final:
-                        hidden.append(
-                            f"#{index} {message_text(row.sender, row.message, 'composite')}"
-                            f" in {row.state}"
-                        )
-                        continue
-                    ekey = drawn.get(edge_key(edge)[:5])
-                    if ekey is None:
-                        ekey = edge_key(edge)
-                        extra.setdefault(ekey, edge)
-                    if index not in path.setdefault(ekey, []):
-                        path[ekey].append(index)
-        configs = following
-        steps.append(Step(index, message, answer.kind, tuple(sorted({c[0] for c in configs}))))
+        now = [
+            (config, row, succ)
+            for config in sorted(configs)
+            for symbol in concretize(key)
+            for row, succ in machine.step(config, symbol)
+        ]
+        fired.append(now)
+        configs = {succ for _, _, succ in now}
+    # keep only the branches of the subset construction that the rest of the trace confirms
+    alive = configs
+    for index in reversed(range(len(fired))):
+        fired[index] = [f for f in fired[index] if f[2] in alive]
+        alive = {f[0] for f in fired[index]}
+    steps: list[Step] = []
+    for index, message in enumerate(trace.messages):
+        if answers[index] == "deviation" and deviation is not None:
+            states = deviation.states
+        else:
+            states = tuple(sorted({f[2][0] for f in fired[index]})) if index < len(fired) else ()
+        steps.append(Step(index, message, answers[index], states))
+    path: dict[tuple, list[int]] = {}
+    extra: dict[tuple, Edge] = {}
+    hidden: dict[str, dict[str, None]] = {}  # "#i sender: message" -> states it was taken in
+    for index, now in enumerate(fired):
+        for _, row, _ in now:
+            if row.kind == ANYTIME and row.state not in live_final:
+                taken = f"#{index} {message_text(row.sender, row.message, 'composite')}"
+                hidden.setdefault(taken, {})[row.state] = None
+                continue
+            edge = _edge_of(row, common)
+            ekey = drawn.get(edge_key(edge)[:5])
+            if ekey is None:
+                ekey = edge_key(edge)
+                extra.setdefault(ekey, edge)
+            if index not in path.setdefault(ekey, []):
+                path[ekey].append(index)
     verdict = checker.finish()
     needed = {name for e in extra.values() for name in (e.source, e.target)}
     needed.update(deviation.states if deviation is not None else ())
@@ -168,17 +182,20 @@ def _overlay(
     deviation: Deviation | None,
     configs: list[Config],
     path: dict[tuple, list[int]],
-    hidden: list[str],
+    hidden: dict[str, dict[str, None]],
     verdict: TraceVerdict,
 ) -> tuple[View, Overlay]:
     caption = [f"verdict: {verdict.verdict}"]
     if verdict.assumptions:
         caption.append("assuming " + "; ".join(verdict.assumptions))
     if hidden:
-        caption.append("anytime rows taken (see legend): " + "; ".join(hidden))
+        caption.append(
+            "anytime rows taken (see legend): "
+            + "; ".join(f"{taken} in {', '.join(states)}" for taken, states in hidden.items())
+        )
     steps = {k: tuple(v) for k, v in path.items()}
     if deviation is None or deviation.message is None:
-        return view, Overlay(steps=steps, caption="\n".join(caption))
+        return view, Overlay(steps=steps, caption="\n".join(wrap_words(caption, 110)))
     key = message_key(deviation.message)
     sender, message = str(key[0]), str(deviation.message.get("type"))
     node = f"deviation-{deviation.at}"
@@ -202,7 +219,11 @@ def _overlay(
     )
     caption[0] = f"verdict: deviates at #{deviation.at}: {describe(deviation.message)}"
     return view, Overlay(
-        steps, alternatives, red, ((node, "\n".join(wrap_words(lines))),), "\n".join(caption)
+        steps,
+        alternatives,
+        red,
+        ((node, "\n".join(wrap_words(lines))),),
+        "\n".join(wrap_words(caption, 110)),
     )
 
 

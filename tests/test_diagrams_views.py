@@ -184,3 +184,22 @@ def test_conforming_traces_have_their_whole_path_drawn(trace_id: str) -> None:
     assert numbered == set(range(len(checked.trace.messages)))
     if trace_id == "figure2-abbreviated":
         assert "RESUMED_SERVER_FINISHED--client-ChangeCipherSpec-resumption" in dot
+
+
+def test_unknown_messages_draw_only_the_branches_the_rest_of_the_trace_confirms() -> None:
+    from tlsmodel.model.trace import Trace
+
+    messages = [
+        {"from": "client", "type": "ClientHello"},
+        {"from": "server", "type": "ServerHello"},  # family and resumption unknown
+        {"from": "server", "type": "unknown-encrypted"},
+        {"from": "server", "type": "ServerHelloDone"},
+        {"from": "client", "type": "ClientKeyExchange"},
+    ]
+    checked = check_trace(MACHINE, Trace("enc", messages))
+    assert checked.verdict.verdict == "incomplete"
+    dot = to_dot(checked.view, STATES, "composite", checked.overlay)
+    resumed = edges(dot)["CLIENT_HELLO--server-ServerHello-resumption--RESUMED"][2]
+    assert PATH_COLOUR not in resumed  # ServerHelloDone rules out the abbreviated branch
+    assert checked.steps[1].states == ("SERVER_HELLO",)
+    assert checked.steps[2].states == ("SERVER_CERTIFICATE", "SERVER_HELLO", "SERVER_KEY_EXCHANGE")
