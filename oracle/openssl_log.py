@@ -29,9 +29,7 @@ from tlsmodel.model.trace import Trace
 from tlsmodel.oracle import iana
 from tlsmodel.oracle.records import UNKNOWN_HANDSHAKE, ConnectionBuilder, InputError
 
-_HEADER_RE = re.compile(
-    r"^(>>>|<<<) (?:[A-Z]+ [\d.]+|\?\?\?|[^,]*), (\w+) \[length ([0-9a-fA-F]+)\]"
-)
+_HEADER_RE = re.compile(r"^(>>>|<<<) [^,]*, (\w+) \[length [0-9a-fA-F]+\](?:, (\w+))?")
 _HEX_RE = re.compile(r"^ {4}((?:[0-9a-f]{2} ?)+)\s*$")
 _STARTS = ("CONNECTED(", "ACCEPT")
 _ENDS = ("CONNECTION CLOSED",)
@@ -150,7 +148,7 @@ def read_openssl_log(path: Path) -> Iterator[Trace | InputError]:
         match = _HEADER_RE.match(line)
         if match is None:
             continue
-        direction, kind, _length = match.groups()
+        direction, kind, name = match.groups()
         data = bytearray()
         while index < len(lines) and (hex_line := _HEX_RE.match(lines[index][1])):
             data += bytes.fromhex(hex_line.group(1))
@@ -160,7 +158,7 @@ def read_openssl_log(path: Path) -> Iterator[Trace | InputError]:
         try:
             added = _record(builder, sender, kind, bytes(data), where)
         except _Malformed as err:
-            yield InputError(source, where, f"{kind}: {err}")
+            yield InputError(source, where, f"{name or kind}: {err}")
             continue
         if added and not first_line:
             first_line = number
