@@ -154,13 +154,11 @@ STATES: Final[dict[str, State]] = {
         State("CLIENT_CCS", "client ChangeCipherSpec sent", "client",
               "RFC 5246 §7.4.9: a Finished message is always sent immediately after a change "
               "cipher spec message"),
-        State("CLIENT_FINISHED", "client Finished of a full handshake, ticket promised", None,
+        State("CLIENT_FINISHED", "client Finished of a full handshake", None,
               "RFC 5077 §3.3 / RFC 5246 §7.3: NewSessionTicket if the ServerHello echoed "
-              "session_ticket, then the server's ChangeCipherSpec"),
-        State("NEW_SESSION_TICKET", "server ChangeCipherSpec due: NewSessionTicket sent, or "
-              "client Finished when no ticket was promised", None,
-              "RFC 5077 §3.3, RFC 5246 §7.3: the server's ChangeCipherSpec follows the client's "
-              "Finished (and NewSessionTicket, when promised)"),
+              "session_ticket, else the server's ChangeCipherSpec"),
+        State("NEW_SESSION_TICKET", "NewSessionTicket sent (full handshake)", None,
+              "RFC 5077 §3.3: NewSessionTicket is followed by the server's ChangeCipherSpec"),
         State("SERVER_CCS", "server ChangeCipherSpec sent (full handshake)", "server",
               "RFC 5246 §7.4.9: a Finished message is always sent immediately after a change "
               "cipher spec message"),
@@ -291,14 +289,16 @@ ROWS: Final[tuple[Row, ...]] = (
     Row("CLIENT_KEY_EXCHANGE", _C, "ChangeCipherSpec", (), "CLIENT_CCS", (),
         "RFC 5246 §7.1, §7.3: ChangeCipherSpec after the key exchange (CVE-2014-0224: never "
         "before it)"),
-    Row("CLIENT_CCS", _C, "Finished", (("var.ticket", (True,)),), "CLIENT_FINISHED", (),
+    Row("CLIENT_CCS", _C, "Finished", (), "CLIENT_FINISHED", (),
         "RFC 5246 §7.4.9: Finished immediately after ChangeCipherSpec"),
-    Row("CLIENT_CCS", _C, "Finished", (("var.ticket", (False,)),), "NEW_SESSION_TICKET", (),
-        "RFC 5246 §7.4.9: Finished immediately after ChangeCipherSpec (no ticket promised)"),
     # --- Server's final flight (RFC 5077 §3.3, RFC 5246 §7.3) ---
-    Row("CLIENT_FINISHED", _S, "NewSessionTicket", (), "NEW_SESSION_TICKET", (),
-        "RFC 5077 §3.3: NewSessionTicket MUST be sent if the ServerHello included SessionTicket, "
-        "before the server's ChangeCipherSpec"),
+    Row("CLIENT_FINISHED", _S, "NewSessionTicket", (("var.ticket", (True,)),),
+        "NEW_SESSION_TICKET", (),
+        "RFC 5077 §3.3: NewSessionTicket MUST be sent if the ServerHello included SessionTicket "
+        "(and MUST NOT otherwise), before the server's ChangeCipherSpec"),
+    Row("CLIENT_FINISHED", _S, "ChangeCipherSpec", (("var.ticket", (False,)),), "SERVER_CCS", (),
+        "RFC 5246 §7.3: the server's ChangeCipherSpec follows the client's Finished; RFC 5077 "
+        "§3.3: after NewSessionTicket when the ServerHello included SessionTicket"),
     Row("NEW_SESSION_TICKET", _S, "ChangeCipherSpec", (), "SERVER_CCS", (),
         "RFC 5246 §7.3: the server sends ChangeCipherSpec after the client's Finished"),
     Row("SERVER_CCS", _S, "Finished", (), "ESTABLISHED", (("reneg", True),),

@@ -166,7 +166,7 @@ DEVIATING = {
         "§7.4.4",
     ),
     "status-not-echoed": (hello() + [SERVER_CERT, m(S, "CertificateStatus")], 3, "RFC 6066"),
-    "ticket-not-echoed": (full()[:8] + [m(S, "NewSessionTicket")], 8, "§7.3"),
+    "ticket-not-echoed": (full()[:8] + [m(S, "NewSessionTicket")], 8, "MUST NOT otherwise"),
     "ticket-promised-not-sent": (
         hello(ext=("session_ticket",)) + full()[2:8] + [m(S, "ChangeCipherSpec")],
         8,
