@@ -25,18 +25,17 @@ from dataclasses import dataclass
 import z3
 from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, machine_for
 from tlsmodel.model.tables import TLS12, Model
-from tlsmodel.proofs.encoding import decode_symbol
+from tlsmodel.proofs.encoding import decode_symbol, encoding_for, new_config, new_symbol
 from tlsmodel.proofs.positions import Positions
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
 from tlsmodel.proofs.rules import RULES, Rule, position_ok, rule_names
-from tlsmodel.proofs.unroll import Unrolling, unroll
 
 NAME = "declarative-equivalence"
 RFC = "RFC 5246 §7.1-7.4; RFC 5077 §3; RFC 5746 §3; RFC 6066 §8; RFC 4492 §2-3; RFC 4279"
 TABLES = "tables"
 DECLARATIVE = "declarative"
 
-__all__ = ["EquivalenceResult", "check_equivalence", "rule_names"]
+__all__ = ["EquivalenceResult", "check_equivalence", "machine_accepts", "rule_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,23 +73,26 @@ def check_equivalence(
     if depth < 1:
         raise ValueError("depth must be at least 1")
     start = time.perf_counter()
-    un = unroll(model, depth, prefix="eq")
+    un = _Unrolling(model, depth)
     pos = Positions(un.symbols, z3.Int("eq.length"))
-    solver = z3.SolverFor("QF_BV")
+    import os
+
+    pos.named = bool(os.environ.get("NAMED"))
+    solver = z3.SolverFor("QF_FD")
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    solver.add(pos.domains(), un.init)
-    enc = un.encoding
+    solver.add(pos.domains(), un.enc.init(un.configs[0]))
     per_depth: list[float] = []
     for k in range(1, depth + 1):
         last = k - 1
         ok = position_ok(pos, last, rules)
-        tables_ok = un.steps[last]
-        tables_no = z3.Not(enc.enabled(un.configs[last], un.symbols[last]))
+        if pos.definitions:
+            solver.add(*pos.definitions)
+            pos.definitions.clear()
+        tables_ok = un.enabled(last)
+        tables_no = z3.Not(tables_ok)
         differs = z3.Bool(f"eq.differs{k}")
-        solver.add(z3.Implies(differs, z3.Or(
-            z3.And(tables_ok, z3.Not(ok)), z3.And(ok, tables_no)
-        )))
+        solver.add(z3.Implies(differs, z3.Or(z3.And(tables_ok, z3.Not(ok)), z3.And(ok, tables_no))))
         t0 = time.perf_counter()
         answer = solver.check(differs)
         per_depth.append(time.perf_counter() - t0)
@@ -98,7 +100,7 @@ def check_equivalence(
             return _difference(model, un, pos, solver.model(), k, per_depth, start, rules)
         if answer != z3.unsat:
             return _result(UNKNOWN, depth, per_depth, start, detail=f"solver: {answer} at {k}")
-        solver.add(tables_ok, ok)
+        solver.add(un.step(last), ok)
     if solver.check() != z3.sat:
         return _result(
             UNKNOWN,
@@ -116,9 +118,37 @@ def check_equivalence(
     )
 
 
+class _Unrolling:
+    """The tables side: configurations c[0..n] and symbols s[0..n-1] of the proofs encoding.
+
+    ``step(i)`` is the transition relation (``Encoding.transition_at``); since the tables are
+    deterministic (property ``determinism``), c[i+1] is a function of c[i] and s[i] on accepted
+    prefixes. ``enabled(i)`` is "some row reads s[i] in c[i]".
+    A counterexample is re-checked on the concrete machine with every run kept.
+    """
+
+    def __init__(self, model: Model, n: int) -> None:
+        self.enc = encoding_for(model)
+        self.configs = [new_config(f"eq{i}") for i in range(n + 1)]
+        self.symbols = [new_symbol(f"eq{i}") for i in range(n)]
+
+    def enabled(self, i: int) -> z3.BoolRef:
+        return self.enc.enabled(self.configs[i], self.symbols[i])
+
+    def step(self, i: int) -> z3.BoolRef:
+        return self.enc.transition_at(self.configs[i], self.symbols[i], self.configs[i + 1])
+
+    def trace(self, found: z3.ModelRef, k: int) -> Trace:
+        steps = tuple(
+            (self.enc.decode_config(found, self.configs[i]), decode_symbol(found, self.symbols[i]))
+            for i in range(k)
+        )
+        return Trace(steps, self.enc.decode_config(found, self.configs[k]))
+
+
 def _difference(
     model: Model,
-    un: Unrolling,
+    un: _Unrolling,
     pos: Positions,
     found: z3.ModelRef,
     k: int,
@@ -127,14 +157,14 @@ def _difference(
     rules: Sequence[Rule],
 ) -> EquivalenceResult:
     symbols = tuple(decode_symbol(found, un.symbols[i]) for i in range(k))
-    tables_accept = z3.is_true(found.eval(un.steps[k - 1], model_completion=True))
+    tables_accept = z3.is_true(found.eval(un.enabled(k - 1), model_completion=True))
     side = TABLES if tables_accept else DECLARATIVE
     broken = tuple(
         rule.name
         for rule in rules
         if not z3.is_true(found.eval(rule.at(pos, k - 1), model_completion=True))
     )
-    if _machine_accepts(model, symbols) != tables_accept:
+    if machine_accepts(model, symbols) != tables_accept:
         return _result(
             UNKNOWN,
             k,
@@ -143,7 +173,7 @@ def _difference(
             detail="z3 and the concrete machine disagree on " + repr(symbols),
         )
     shown = k if tables_accept else k - 1
-    trace = Trace(tuple(un.trace(found, shown)), un.final(found, shown))
+    trace = un.trace(found, shown)
     detail = f"only the {side} accept this trace of length {k}"
     if broken:
         detail += "; it breaks " + ", ".join(broken)
@@ -163,7 +193,7 @@ def _difference(
     )
 
 
-def _machine_accepts(model: Model, symbols: tuple[Symbol, ...]) -> bool:
+def machine_accepts(model: Model, symbols: tuple[Symbol, ...]) -> bool:
     """Whether every run of the concrete machine can read ``symbols`` (all branches kept)."""
     machine = machine_for(model)
     configs: set[Config] = {INITIAL_CONFIG}

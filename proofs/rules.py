@@ -18,8 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import z3
-from tlsmodel.model.alphabet import CLIENT, MESSAGE_TYPES, SENDERS, SENT_BY, SERVER
-from tlsmodel.proofs.positions import Positions, peer
+from tlsmodel.model.alphabet import SERVER
+from tlsmodel.model.machine import SYMBOL_ATTRIBUTES, Symbol
+from tlsmodel.model.tables import BOOL
+from tlsmodel.proofs import conditions as c
+from tlsmodel.proofs.encoding import ATTR_DOMAINS, TYPE_INDEX, Sym
+from tlsmodel.proofs.positions import Positions
 
 Build = Callable[[Positions, int], z3.BoolRef]
 
@@ -38,281 +42,6 @@ class Rule:
         return z3.And([z3.Implies(i < pos.length, self.at(pos, i)) for i in range(pos.n)])
 
 
-# -- the hello phase ---------------------------------------------------------------------------
-
-
-def _senders(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Or(
-        [z3.And(p.is_(i, m), z3.Or([p.by(i, s) for s in SENT_BY[m]])) for m in MESSAGE_TYPES]
-    )
-
-
-def _client_starts_with_client_hello(p: Positions, i: int) -> z3.BoolRef:
-    early = z3.And(p.by(i, CLIENT), z3.Not(p.seen(i, "ClientHello")))
-    return z3.Implies(early, z3.Or(p.is_(i, "ClientHello"), p.is_(i, "Alert")))
-
-
-def _server_waits_for_client_hello(p: Positions, i: int) -> z3.BoolRef:
-    early = z3.And(p.by(i, SERVER), z3.Not(p.seen(i, "ClientHello")))
-    return z3.Implies(early, z3.Or(p.is_(i, "HelloRequest"), p.is_(i, "Alert")))
-
-
-def _client_hello_renegotiates(p: Positions, i: int) -> z3.BoolRef:
-    again = z3.And(p.is_(i, "ClientHello"), p.seen(i, "ClientHello"))
-    return z3.Implies(again, p.established(i))
-
-
-def _server_hello(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ServerHello"),
-        z3.And(p.prev_flow_is(i, ("ClientHello", None)), z3.Not(p.settled(i))),
-    )
-
-
-def _renegotiation_info(p: Positions, i: int) -> z3.BoolRef:
-    ri = p.symbols[i].attrs[("ServerHello", "ri")]
-    again = z3.And(p.is_(i, "ServerHello"), p.seen(i, "ServerHello"))
-    return z3.Implies(again, ri == p.first_ri(i))
-
-
-# -- the server's first flight -------------------------------------------------------------------
-
-
-def _server_certificate(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "Certificate", SERVER),
-        z3.And(
-            p.prev_flow_of_is(SERVER, i, "ServerHello"),
-            p.full(i),
-            p.current_family(i, "server_cert", "required"),
-        ),
-    )
-
-
-def _server_certificate_required(p: Positions, i: int) -> z3.BoolRef:
-    premise = z3.And(
-        p.flow(i),
-        p.by(i, SERVER),
-        p.prev_flow_of_is(SERVER, i, "ServerHello"),
-        p.full(i),
-        p.current_family(i, "server_cert", "required"),
-    )
-    return z3.Implies(premise, p.is_(i, "Certificate", SERVER))
-
-
-def _server_certificate_not_empty(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(p.is_(i, "Certificate", SERVER), p.attr(i, "Certificate", "empty", False))
-
-
-def _certificate_status(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "CertificateStatus"),
-        z3.And(p.prev_flow_of_is(SERVER, i, "Certificate"), p.current_sh(i, "status", True)),
-    )
-
-
-def _server_key_exchange(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ServerKeyExchange"),
-        z3.And(
-            p.prev_flow_of_is(SERVER, i, "ServerHello", "Certificate", "CertificateStatus"),
-            p.full(i),
-            p.current_family(i, "ske", "required", "optional"),
-        ),
-    )
-
-
-def _server_key_exchange_required(p: Positions, i: int) -> z3.BoolRef:
-    ends_offer = z3.Or(p.is_(i, "CertificateRequest"), p.is_(i, "ServerHelloDone"))
-    return z3.Implies(
-        z3.And(ends_offer, p.current_family(i, "ske", "required")),
-        p.in_current(i, "ServerKeyExchange"),
-    )
-
-
-def _certificate_request(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "CertificateRequest"),
-        z3.And(
-            p.prev_flow_of_is(
-                SERVER, i, "ServerHello", "Certificate", "CertificateStatus", "ServerKeyExchange"
-            ),
-            p.full(i),
-            p.current_family(i, "cert_request", True),
-        ),
-    )
-
-
-def _server_hello_done(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ServerHelloDone"),
-        z3.And(
-            p.prev_flow_of_is(
-                SERVER,
-                i,
-                "ServerHello",
-                "Certificate",
-                "CertificateStatus",
-                "ServerKeyExchange",
-                "CertificateRequest",
-            ),
-            p.full(i),
-        ),
-    )
-
-
-# -- the client's flight -------------------------------------------------------------------------
-
-
-def _after_done_requested(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And(
-        p.prev_flow_is(i, ("ServerHelloDone", SERVER)), p.in_current(i, "CertificateRequest")
-    )
-
-
-def _client_certificate(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(p.is_(i, "Certificate", CLIENT), _after_done_requested(p, i))
-
-
-def _client_certificate_required(p: Positions, i: int) -> z3.BoolRef:
-    premise = z3.And(p.flow(i), p.by(i, CLIENT), _after_done_requested(p, i))
-    return z3.Implies(premise, p.is_(i, "Certificate", CLIENT))
-
-
-def _fixed_dh_certificate(p: Positions, i: int) -> z3.BoolRef:
-    premise = z3.And(p.is_(i, "Certificate", CLIENT), p.attr(i, "Certificate", "fixed_dh", True))
-    return z3.Implies(
-        premise,
-        z3.And(p.attr(i, "Certificate", "empty", False), p.current_family(i, "fixed_dh", True)),
-    )
-
-
-def _client_key_exchange(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ClientKeyExchange"),
-        p.prev_flow_is(i, ("ServerHelloDone", SERVER), ("Certificate", CLIENT)),
-    )
-
-
-def _certificate_verify(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "CertificateVerify"),
-        z3.And(p.prev_flow_is(i, ("ClientKeyExchange", CLIENT)), p.signing_in_current(i)),
-    )
-
-
-def _certificate_verify_required(p: Positions, i: int) -> z3.BoolRef:
-    premise = z3.And(
-        p.flow(i),
-        p.by(i, CLIENT),
-        p.prev_flow_is(i, ("ClientKeyExchange", CLIENT)),
-        p.signing_in_current(i),
-    )
-    return z3.Implies(premise, p.is_(i, "CertificateVerify"))
-
-
-# -- ChangeCipherSpec, Finished, NewSessionTicket --------------------------------------------------
-
-
-def _client_ccs(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ChangeCipherSpec", CLIENT),
-        z3.Or(
-            z3.And(
-                p.full(i),
-                p.prev_flow_is(i, ("ClientKeyExchange", CLIENT), ("CertificateVerify", CLIENT)),
-            ),
-            z3.And(p.abbreviated(i), p.prev_flow_is(i, ("Finished", SERVER))),
-        ),
-    )
-
-
-def _ticket_slot(p: Positions, i: int) -> z3.BoolRef:
-    """Where NewSessionTicket (or else the server's CCS) goes: RFC 5077 §3.1 Figures 1-3."""
-    return z3.Or(
-        z3.And(p.full(i), p.prev_flow_is(i, ("Finished", CLIENT))),
-        z3.And(p.abbreviated(i), p.prev_flow_is(i, ("ServerHello", SERVER))),
-    )
-
-
-def _server_ccs(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "ChangeCipherSpec", SERVER),
-        z3.Or(p.prev_flow_is(i, ("NewSessionTicket", SERVER)), _ticket_slot(p, i)),
-    )
-
-
-def _new_session_ticket(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(
-        p.is_(i, "NewSessionTicket"), z3.And(_ticket_slot(p, i), p.current_sh(i, "ticket", True))
-    )
-
-
-def _new_session_ticket_required(p: Positions, i: int) -> z3.BoolRef:
-    premise = z3.And(p.is_(i, "ChangeCipherSpec", SERVER), p.current_sh(i, "ticket", True))
-    return z3.Implies(premise, p.in_current(i, "NewSessionTicket"))
-
-
-def _finished_after_ccs(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And(
-        [
-            z3.Implies(p.is_(i, "Finished", s), p.prev_of_is(s, i, "ChangeCipherSpec"))
-            for s in SENDERS
-        ]
-    )
-
-
-def _ccs_then_finished(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And(
-        [
-            z3.Implies(
-                z3.And(p.by(i, s), p.prev_of_is(s, i, "ChangeCipherSpec")),
-                z3.Or(p.is_(i, "Finished", s), p.fatal(i, s), p.alert(i, s, "close_notify")),
-            )
-            for s in SENDERS
-        ]
-    )
-
-
-def _application_data(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(p.is_(i, "ApplicationData"), p.established_once(i))
-
-
-# -- alerts and renegotiation refusals -------------------------------------------------------------
-
-
-def _alert_levels(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And(
-        z3.Implies(p.alert(i, None, "fatal_only"), p.attr(i, "Alert", "level", "fatal")),
-        z3.Implies(p.alert(i, None, "no_renegotiation"), p.attr(i, "Alert", "level", "warning")),
-    )
-
-
-def _fatal_ends_connection(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Not(p.fatal_before(i))
-
-
-def _close_notify_ends_sender(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And([z3.Implies(p.by(i, s), z3.Not(p.closed_by(i, s))) for s in SENDERS])
-
-
-def _close_notify_answered(p: Positions, i: int) -> z3.BoolRef:
-    return z3.And(
-        [
-            z3.Implies(z3.And(p.by(i, s), p.closed_by(i, peer(s))), p.alert(i, s, "close_notify"))
-            for s in SENDERS
-        ]
-    )
-
-
-def _client_no_renegotiation(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(p.alert(i, CLIENT, "no_renegotiation"), p.hello_request_open(i))
-
-
-def _server_no_renegotiation(p: Positions, i: int) -> z3.BoolRef:
-    return z3.Implies(p.alert(i, SERVER, "no_renegotiation"), p.renegotiation_offered(i))
-
-
 RULES: tuple[Rule, ...] = (
     Rule(
         "senders",
@@ -320,7 +49,7 @@ RULES: tuple[Rule, ...] = (
         "The HelloRequest message MAY be sent by the server at any time. / The client sends a "
         "ClientHello message to which the server must respond with a ServerHello message "
         "(Figure 1 fixes the sender of every other message)",
-        _senders,
+        c.senders,
     ),
     Rule(
         "client-starts-with-client-hello",
@@ -329,7 +58,7 @@ RULES: tuple[Rule, ...] = (
         'its first message. (Alerts excepted: §7.2.2 "Whenever an implementation encounters a '
         'condition which is defined as a fatal alert, it MUST send the appropriate alert"; '
         '§7.2.1 "Either party may initiate a close by sending a close_notify alert.")',
-        _client_starts_with_client_hello,
+        c.client_starts_with_client_hello,
     ),
     Rule(
         "server-waits-for-client-hello",
@@ -337,7 +66,7 @@ RULES: tuple[Rule, ...] = (
         "The HelloRequest message MAY be sent by the server at any time. [...] Servers SHOULD "
         "NOT send a HelloRequest immediately upon the client's initial connection. It is the "
         "client's job to send a ClientHello at that time.",
-        _server_waits_for_client_hello,
+        c.server_waits_for_client_hello,
     ),
     Rule(
         "client-hello-renegotiates-established",
@@ -345,7 +74,7 @@ RULES: tuple[Rule, ...] = (
         "The client can also send a ClientHello in response to a HelloRequest or on its own "
         "initiative in order to renegotiate the security parameters in an existing "
         "connection.",
-        _client_hello_renegotiates,
+        c.client_hello_renegotiates,
     ),
     Rule(
         "server-hello-answers-client-hello",
@@ -353,7 +82,7 @@ RULES: tuple[Rule, ...] = (
         "After sending the ClientHello message, the client waits for a ServerHello message. "
         "Any handshake message returned by the server, except for a HelloRequest, is treated "
         "as a fatal error.",
-        _server_hello,
+        c.server_hello,
     ),
     Rule(
         "renegotiation-info-iff-secure",
@@ -362,27 +91,27 @@ RULES: tuple[Rule, ...] = (
         '"renegotiation_info" extension in the ServerHello message. / The server MUST include '
         'a "renegotiation_info" extension containing the saved client_verify_data and '
         "server_verify_data in the ServerHello.",
-        _renegotiation_info,
+        c.renegotiation_info,
     ),
     Rule(
         "server-certificate-after-server-hello",
         "RFC 5246 §7.4.2",
         "This message will always immediately follow the ServerHello message.",
-        _server_certificate,
+        c.server_certificate,
     ),
     Rule(
         "server-certificate-required",
         "RFC 5246 §7.4.2",
         "The server MUST send a Certificate message whenever the agreed-upon key exchange "
         "method uses certificates for authentication",
-        _server_certificate_required,
+        c.server_certificate_required,
     ),
     Rule(
         "server-certificate-not-empty",
         "RFC 5246 §7.4.2",
         "certificate_list: This is a sequence (chain) of certificates. The sender's "
         "certificate MUST come first in the list.",
-        _server_certificate_not_empty,
+        c.server_certificate_not_empty,
     ),
     Rule(
         "certificate-status",
@@ -391,7 +120,7 @@ RULES: tuple[Rule, ...] = (
         'included an extension of type "status_request" with empty "extension_data" in the '
         "extended server hello. [...] MAY return a suitable certificate status response to the "
         "client along with their certificate.",
-        _certificate_status,
+        c.certificate_status,
     ),
     Rule(
         "server-key-exchange-position",
@@ -400,7 +129,7 @@ RULES: tuple[Rule, ...] = (
         "ServerHello message, if this is an anonymous negotiation). [...] It is not legal to "
         "send the ServerKeyExchange message for the following key exchange methods: RSA, "
         "DH_DSS, DH_RSA",
-        _server_key_exchange,
+        c.server_key_exchange,
     ),
     Rule(
         "server-key-exchange-required",
@@ -409,7 +138,7 @@ RULES: tuple[Rule, ...] = (
         "message (if sent) does not contain enough data to allow the client to exchange a "
         "premaster secret. This is true for the following key exchange methods: DHE_DSS, "
         "DHE_RSA, DH_anon",
-        _server_key_exchange_required,
+        c.server_key_exchange_required,
     ),
     Rule(
         "certificate-request",
@@ -418,21 +147,21 @@ RULES: tuple[Rule, ...] = (
         "appropriate for the selected cipher suite. This message, if sent, will immediately "
         "follow the ServerKeyExchange message (if it is sent; otherwise, this message follows "
         "the server's Certificate message).",
-        _certificate_request,
+        c.certificate_request,
     ),
     Rule(
         "server-hello-done",
         "RFC 5246 §7.4.5",
         "The ServerHelloDone message is sent by the server to indicate the end of the "
         "ServerHello and associated messages.",
-        _server_hello_done,
+        c.server_hello_done,
     ),
     Rule(
         "client-certificate-only-if-requested",
         "RFC 5246 §7.4.6",
         "This is the first message the client can send after receiving a ServerHelloDone "
         "message. This message is only sent if the server requests a certificate.",
-        _client_certificate,
+        c.client_certificate,
     ),
     Rule(
         "client-certificate-required",
@@ -440,7 +169,7 @@ RULES: tuple[Rule, ...] = (
         "If the server has sent a CertificateRequest message, the client MUST send the "
         "Certificate message. / If no suitable certificate is available, the client MUST send "
         "a certificate message containing no certificates.",
-        _client_certificate_required,
+        c.client_certificate_required,
     ),
     Rule(
         "fixed-dh-certificate",
@@ -448,7 +177,7 @@ RULES: tuple[Rule, ...] = (
         "rsa_fixed_dh / dss_fixed_dh: Diffie-Hellman public key; MUST use the same parameters "
         "as server's key. / ECDSA_fixed_ECDH and RSA_fixed_ECDH mechanisms are usable with "
         "ECDH_ECDSA and ECDH_RSA.",
-        _fixed_dh_certificate,
+        c.fixed_dh_certificate,
     ),
     Rule(
         "client-key-exchange",
@@ -456,7 +185,7 @@ RULES: tuple[Rule, ...] = (
         "It MUST immediately follow the client certificate message, if it is sent. Otherwise, "
         "it MUST be the first message sent by the client after it receives the "
         "ServerHelloDone message.",
-        _client_key_exchange,
+        c.client_key_exchange,
     ),
     Rule(
         "certificate-verify-only-if-signing",
@@ -464,7 +193,7 @@ RULES: tuple[Rule, ...] = (
         "This message is only sent following a client certificate that has signing capability "
         "(i.e., all certificates except those containing fixed Diffie-Hellman parameters). "
         "When sent, it MUST immediately follow the client key exchange message.",
-        _certificate_verify,
+        c.certificate_verify,
     ),
     Rule(
         "certificate-verify-required",
@@ -472,7 +201,7 @@ RULES: tuple[Rule, ...] = (
         "If the client has sent a certificate with signing ability, a digitally-signed "
         "CertificateVerify message is sent to explicitly verify possession of the private key "
         "in the certificate.",
-        _certificate_verify_required,
+        c.certificate_verify_required,
     ),
     Rule(
         "client-change-cipher-spec",
@@ -480,7 +209,7 @@ RULES: tuple[Rule, ...] = (
         "At this point, a ChangeCipherSpec message is sent by the client [...] / At this "
         "point, both client and server MUST send ChangeCipherSpec messages and proceed "
         "directly to Finished messages.",
-        _client_ccs,
+        c.client_ccs,
     ),
     Rule(
         "server-change-cipher-spec",
@@ -488,28 +217,28 @@ RULES: tuple[Rule, ...] = (
         "In response, the server will send its own ChangeCipherSpec message [...] / This "
         "message is sent by the server during the TLS handshake before the ChangeCipherSpec "
         "message.",
-        _server_ccs,
+        c.server_ccs,
     ),
     Rule(
         "new-session-ticket-only-if-echoed",
         "RFC 5077 §3.3, §3.1",
         "This message MUST NOT be sent if the server did not include a SessionTicket "
         "extension in the ServerHello.",
-        _new_session_ticket,
+        c.new_session_ticket,
     ),
     Rule(
         "new-session-ticket-required",
         "RFC 5077 §3.3",
         "This message MUST be sent if the server included a SessionTicket extension in the "
         "ServerHello.",
-        _new_session_ticket_required,
+        c.new_session_ticket_required,
     ),
     Rule(
         "finished-after-change-cipher-spec",
         "RFC 5246 §7.4.9",
         "A Finished message is always sent immediately after a change cipher spec message to "
         "verify that the key exchange and authentication processes were successful.",
-        _finished_after_ccs,
+        c.finished_after_ccs,
     ),
     Rule(
         "change-cipher-spec-then-finished",
@@ -519,42 +248,42 @@ RULES: tuple[Rule, ...] = (
         "encounters a condition which is defined as a fatal alert, it MUST send the "
         'appropriate alert prior to closing the connection"; §7.2.1 "Either party may '
         'initiate a close by sending a close_notify alert.")',
-        _ccs_then_finished,
+        c.ccs_then_finished,
     ),
     Rule(
         "application-data-after-first-handshake",
         "RFC 5246 §7.3, §7.4.9",
         "Application data MUST NOT be sent prior to the completion of the first handshake "
         "(before a cipher suite other than TLS_NULL_WITH_NULL_NULL is established).",
-        _application_data,
+        c.application_data,
     ),
     Rule(
         "alert-levels",
         "RFC 5246 §7.2.2",
         "unexpected_message [...] This alert is always fatal / no_renegotiation [...] This "
         "message is always a warning.",
-        _alert_levels,
+        c.alert_levels,
     ),
     Rule(
         "fatal-alert-ends-connection",
         "RFC 5246 §7.2.2",
         "Upon transmission or receipt of a fatal alert message, both parties immediately close "
         "the connection.",
-        _fatal_ends_connection,
+        c.fatal_ends_connection,
     ),
     Rule(
         "close-notify-ends-sender",
         "RFC 5246 §7.2.1",
         "close_notify: This message notifies the recipient that the sender will not send any "
         "more messages on this connection.",
-        _close_notify_ends_sender,
+        c.close_notify_ends_sender,
     ),
     Rule(
         "close-notify-answered",
         "RFC 5246 §7.2.1",
         "The other party MUST respond with a close_notify alert of its own and close down the "
         "connection immediately, discarding any pending writes.",
-        _close_notify_answered,
+        c.close_notify_answered,
     ),
     Rule(
         "client-no-renegotiation",
@@ -562,14 +291,14 @@ RULES: tuple[Rule, ...] = (
         "This message will be ignored by the client if the client is currently negotiating a "
         "session. This message MAY be ignored by the client if it does not wish to renegotiate "
         "a session, or the client may, if it wishes, respond with a no_renegotiation alert.",
-        _client_no_renegotiation,
+        c.client_no_renegotiation,
     ),
     Rule(
         "server-no-renegotiation",
         "RFC 5246 §7.2.2",
         "no_renegotiation: Sent by the client in response to a hello request or by the server "
         "in response to a client hello after initial handshaking.",
-        _server_no_renegotiation,
+        c.server_no_renegotiation,
     ),
 )
 
@@ -587,3 +316,34 @@ def position_ok(pos: Positions, i: int, rules: Sequence[Rule] = RULES) -> z3.Boo
 def legal_prefix(pos: Positions, rules: Sequence[Rule] = RULES) -> z3.BoolRef:
     """The trace (its first ``pos.length`` positions) is a legal prefix: all rules hold."""
     return z3.And([rule.constraint(pos) for rule in rules])
+
+
+def broken_rules(symbols: Sequence[Symbol]) -> list[tuple[int, str]]:
+    """The (position, rule name) pairs a concrete trace of machine symbols breaks.
+
+    Empty iff the trace is a legal prefix by the rules. The positions are z3 constants, so each
+    rule simplifies to true or false. Attributes a message does not have are read as the first
+    value of their domain (no rule reads them).
+    """
+    pos = Positions([_constant(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
+    return [
+        (i, rule.name)
+        for i in range(len(symbols))
+        for rule in RULES
+        if not z3.is_true(z3.simplify(rule.at(pos, i)))
+    ]
+
+
+def _constant(symbol: Symbol) -> Sym:
+    sender, message, *values = symbol
+    names = [a for a, _ in SYMBOL_ATTRIBUTES.get(str(message), ())]
+    given = dict(zip(names, values, strict=True))
+    attrs: dict[tuple[str, str], z3.ExprRef] = {}
+    for key, domain in ATTR_DOMAINS.items():
+        value = given.get(key[1], domain[0]) if key[0] == message else domain[0]
+        if domain == BOOL:
+            attrs[key] = z3.BoolVal(bool(value))
+        else:
+            attrs[key] = z3.BitVecVal(domain.index(value), max(1, (len(domain) - 1).bit_length()))
+    kind = z3.BitVecVal(TYPE_INDEX[str(message)], max(1, (len(TYPE_INDEX) - 1).bit_length()))
+    return Sym(z3.BoolVal(sender == SERVER), kind, attrs)

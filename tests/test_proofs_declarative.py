@@ -1,0 +1,336 @@
+"""The declarative RFC rule set, and its bounded equivalence with the tables.
+
+Three kinds of test: the RFC 5246 Figure 1 / Figure 2 flows (and renegotiations) satisfy every
+rule; every rule rejects a hand-made trace that breaks it (no rule is vacuous); and the
+equivalence check finds the known disagreements with the tables (filed in
+/work/team/model-requests.md as D1-D3), agrees with the tables once those three rules are read
+the tables' way, and tells real state-machine bugs (mutant tables) apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import z3
+from tlsmodel.model.alphabet import SENDERS
+from tlsmodel.model.tables import ROWS, STATES, TLS12, Model, Row
+from tlsmodel.proofs.declarative import TABLES, check_equivalence, machine_accepts
+from tlsmodel.proofs.encoding import TYPE_INDEX
+from tlsmodel.proofs.positions import Positions
+from tlsmodel.proofs.results import PROVED, VIOLATED
+from tlsmodel.proofs.rules import RULES, Rule, broken_rules, rule_names
+
+F, T = False, True
+C, S = "client", "server"
+CH = (C, "ClientHello")
+SHD = (S, "ServerHelloDone")
+CKE = (C, "ClientKeyExchange")
+CCS_C, CCS_S = (C, "ChangeCipherSpec"), (S, "ChangeCipherSpec")
+FIN_C, FIN_S = (C, "Finished"), (S, "Finished")
+APP_C, APP_S = (C, "ApplicationData"), (S, "ApplicationData")
+HR = (S, "HelloRequest")
+
+
+def sh(
+    family: str = "RSA", resumed: bool = F, ticket: bool = F, status: bool = F, ri: bool = F
+) -> tuple:
+    return (S, "ServerHello", family, resumed, ticket, status, ri)
+
+
+def cert(sender: str = S, empty: bool = F, fixed_dh: bool = F) -> tuple:
+    return (sender, "Certificate", empty, fixed_dh)
+
+
+def alert(sender: str, level: str, kind: str) -> tuple:
+    return (sender, "Alert", level, kind)
+
+
+RSA_FULL = [CH, sh(), cert(), SHD, CKE, CCS_C, FIN_C, CCS_S, FIN_S]
+# RFC 5246 Figure 1 with every optional message present (RFC 6066 status, RFC 5077 ticket).
+FIGURE_1_ALL = [
+    CH,
+    sh("ECDHE_RSA", ticket=T, status=T, ri=T),
+    cert(),
+    (S, "CertificateStatus"),
+    (S, "ServerKeyExchange"),
+    (S, "CertificateRequest"),
+    SHD,
+    cert(C),
+    CKE,
+    (C, "CertificateVerify"),
+    CCS_C,
+    FIN_C,
+    (S, "NewSessionTicket"),
+    CCS_S,
+    FIN_S,
+    APP_C,
+    APP_S,
+]
+FIGURE_2 = [CH, sh(resumed=T), CCS_S, FIN_S, CCS_C, FIN_C, APP_C]
+LEGAL = {
+    "figure-1-rsa": RSA_FULL + [APP_C, APP_S],
+    "figure-1-all-optional": FIGURE_1_ALL,
+    "figure-1-anon": [
+        CH,
+        sh("DH_anon"),
+        (S, "ServerKeyExchange"),
+        SHD,
+        CKE,
+        CCS_C,
+        FIN_C,
+        CCS_S,
+        FIN_S,
+    ],
+    "figure-1-psk-no-hint": [CH, sh("PSK"), SHD, CKE, CCS_C, FIN_C, CCS_S, FIN_S],
+    "figure-1-empty-client-cert": [
+        CH,
+        sh(),
+        cert(),
+        (S, "CertificateRequest"),
+        SHD,
+        cert(C, empty=T),
+        CKE,
+        CCS_C,
+        FIN_C,
+        CCS_S,
+        FIN_S,
+    ],
+    "figure-1-fixed-dh": [
+        CH,
+        sh("DH_RSA"),
+        cert(),
+        (S, "CertificateRequest"),
+        SHD,
+        cert(C, fixed_dh=T),
+        CKE,
+        CCS_C,
+        FIN_C,
+        CCS_S,
+        FIN_S,
+    ],
+    "figure-2": FIGURE_2,
+    "figure-2-ticket": [
+        CH,
+        sh(resumed=T, ticket=T),
+        (S, "NewSessionTicket"),
+        CCS_S,
+        FIN_S,
+        CCS_C,
+        FIN_C,
+    ],
+    "renegotiation-after-hello-request": RSA_FULL
+    + [APP_S, HR, APP_C, CH, sh(), APP_S, cert(), SHD, CKE, CCS_C, FIN_C, CCS_S, FIN_S],
+    "renegotiation-refused": RSA_FULL + [CH, alert(S, "warning", "no_renegotiation"), APP_C],
+    "hello-request-declined": RSA_FULL + [HR, alert(C, "warning", "no_renegotiation"), APP_C],
+    "hello-request-mid-handshake": [CH, sh(), HR, cert(), SHD],
+    "close": RSA_FULL + [alert(C, "warning", "close_notify"), alert(S, "warning", "close_notify")],
+    "fatal": [CH, alert(S, "fatal", "fatal_only")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEGAL))
+def test_rfc_flows_satisfy_every_rule(name: str) -> None:
+    assert broken_rules(LEGAL[name]) == []
+
+
+# Each rule with a trace whose LAST message breaks it.
+VIOLATIONS: dict[str, list[tuple]] = {
+    "senders": [(S, "ClientHello")],
+    "client-starts-with-client-hello": [CCS_C],
+    "server-waits-for-client-hello": [sh()],
+    "client-hello-renegotiates-established": [CH, CH],
+    "server-hello-answers-client-hello": [CH, sh(), sh()],
+    "renegotiation-info-iff-secure": RSA_FULL + [CH, sh(ri=T)],
+    "server-certificate-after-server-hello": [CH, sh("DH_anon"), cert()],
+    "server-certificate-required": [CH, sh(), SHD],
+    "server-certificate-not-empty": [CH, sh(), cert(empty=T)],
+    "certificate-status": [CH, sh(), cert(), (S, "CertificateStatus")],
+    "server-key-exchange-position": [CH, sh(), cert(), (S, "ServerKeyExchange")],
+    "server-key-exchange-required": [CH, sh("DHE_RSA"), cert(), SHD],
+    "certificate-request": [CH, sh("DH_anon"), (S, "ServerKeyExchange"), (S, "CertificateRequest")],
+    "server-hello-done": [CH, sh(resumed=T), SHD],
+    "client-certificate-only-if-requested": [CH, sh(), cert(), SHD, cert(C)],
+    "client-certificate-required": [CH, sh(), cert(), (S, "CertificateRequest"), SHD, CKE],
+    "fixed-dh-certificate": [CH, sh(), cert(), (S, "CertificateRequest"), SHD, cert(C, fixed_dh=T)],
+    "client-key-exchange": [CH, sh(), cert(), CKE],
+    "certificate-verify-only-if-signing": [
+        CH,
+        sh(),
+        cert(),
+        (S, "CertificateRequest"),
+        SHD,
+        cert(C, empty=T),
+        CKE,
+        (C, "CertificateVerify"),
+    ],
+    "certificate-verify-required": [
+        CH,
+        sh(),
+        cert(),
+        (S, "CertificateRequest"),
+        SHD,
+        cert(C),
+        CKE,
+        CCS_C,
+    ],
+    "client-change-cipher-spec": [CH, sh(), cert(), SHD, CCS_C],
+    "server-change-cipher-spec": [CH, sh(), cert(), SHD, CKE, CCS_S],
+    "new-session-ticket-only-if-echoed": RSA_FULL[:7] + [(S, "NewSessionTicket")],
+    "new-session-ticket-required": [CH, sh(ticket=T), cert(), SHD, CKE, CCS_C, FIN_C, CCS_S],
+    "finished-after-change-cipher-spec": [CH, sh(), cert(), SHD, CKE, FIN_C],
+    "change-cipher-spec-then-finished": [CH, sh(), cert(), SHD, CKE, CCS_C, APP_C],
+    "application-data-after-first-handshake": [CH, APP_C],
+    "alert-levels": [CH, alert(C, "warning", "fatal_only")],
+    "fatal-alert-ends-connection": [CH, alert(S, "fatal", "other"), alert(C, "warning", "other")],
+    "close-notify-ends-sender": [
+        CH,
+        alert(C, "warning", "close_notify"),
+        alert(C, "warning", "other"),
+    ],
+    "close-notify-answered": [
+        CH,
+        alert(C, "warning", "close_notify"),
+        alert(S, "warning", "other"),
+    ],
+    "client-no-renegotiation": RSA_FULL + [alert(C, "warning", "no_renegotiation")],
+    "server-no-renegotiation": [CH, alert(S, "warning", "no_renegotiation")],
+}
+
+
+def test_every_rule_has_a_violation_case() -> None:
+    assert set(VIOLATIONS) == set(rule_names())
+
+
+@pytest.mark.parametrize("name", rule_names())
+def test_each_rule_rejects_its_violation(name: str) -> None:
+    trace = VIOLATIONS[name]
+    assert broken_rules(trace[:-1]) == []
+    assert (len(trace) - 1, name) in broken_rules(trace)
+
+
+def test_rules_quote_the_rfc() -> None:
+    for rule in RULES:
+        assert rule.rfc.startswith("RFC ") and len(rule.quote) > 40, rule.name
+
+
+# -- the equivalence check ----------------------------------------------------------------------
+
+
+def _last_nonalert_is_ccs(p: Positions, i: int, s: str) -> z3.BoolRef:
+    kind = p._last(
+        f"test nonalert {s}",
+        i,
+        lambda j: z3.And(p.by(j, s), z3.Not(p.is_(j, "Alert"))),
+        lambda j: p.symbols[j].type,
+        z3.BitVecVal(15, 4),
+    )
+    return kind == TYPE_INDEX["ChangeCipherSpec"]
+
+
+def _tables_reading(name: str):
+    """The three disputed rules (D1-D3) as the tables currently read them."""
+    if name == "change-cipher-spec-then-finished":
+        return lambda p, i: z3.And(
+            [
+                z3.Implies(
+                    z3.And(p.by(i, s), _last_nonalert_is_ccs(p, i, s)),
+                    z3.Or(p.is_(i, "Finished", s), p.is_(i, "Alert", s)),
+                )
+                for s in SENDERS
+            ]
+        )
+    if name == "finished-after-change-cipher-spec":
+        return lambda p, i: z3.And(
+            [z3.Implies(p.is_(i, "Finished", s), _last_nonalert_is_ccs(p, i, s)) for s in SENDERS]
+        )
+    if name == "fixed-dh-certificate":
+        return lambda p, i: z3.Implies(
+            z3.And(
+                p.is_(i, "Certificate", C),
+                p.attr(i, "Certificate", "fixed_dh", True),
+                p.attr(i, "Certificate", "empty", False),
+            ),
+            p.current_family(i, "fixed_dh", True),
+        )
+    return None  # close-notify-answered: the tables have no such rule
+
+
+DISPUTED = (
+    "close-notify-answered",
+    "change-cipher-spec-then-finished",
+    "finished-after-change-cipher-spec",
+    "fixed-dh-certificate",
+)
+AS_TABLES_READ = tuple(
+    rule if rule.name not in DISPUTED else Rule(rule.name + "~tables", rule.rfc, rule.quote, at)
+    for rule in RULES
+    for at in [rule.at if rule.name not in DISPUTED else _tables_reading(rule.name)]
+    if at is not None
+)
+
+
+def test_tables_disagree_with_the_rfc_on_close_notify() -> None:
+    """Finding D1 (model-requests.md): the tables let the peer of a close_notify go on."""
+    result = check_equivalence(TLS12, depth=3)
+    assert result.verdict == VIOLATED and result.accepted_by == TABLES
+    assert len(result.counterexample) == 2
+    assert "close-notify-answered" in result.broken_rules
+    assert result.trace is not None and len(result.trace.steps) == 2
+
+
+def test_equivalence_holds_once_the_disputed_rules_read_as_the_tables() -> None:
+    result = check_equivalence(TLS12, depth=7, rules=AS_TABLES_READ)
+    assert result.verdict == PROVED, result.detail
+    assert len(result.per_depth) == 7 and result.holds
+
+
+@pytest.mark.slow
+def test_equivalence_depth_20() -> None:
+    result = check_equivalence(TLS12, depth=20, rules=AS_TABLES_READ)
+    assert result.verdict == PROVED, result.detail
+
+
+def _mutant(name: str, rows: tuple[Row, ...]) -> Model:
+    return Model(name, STATES, rows)
+
+
+def _replace(match, **changes) -> tuple[Row, ...]:
+    rows = tuple(dataclasses.replace(r, **changes) if match(r) else r for r in ROWS)
+    assert rows != ROWS
+    return rows
+
+
+MUTANTS = {
+    # FREAK: ServerKeyExchange accepted whatever the family says.
+    "ske-in-rsa": _mutant(
+        "ske-in-rsa", _replace(lambda r: r.message == "ServerKeyExchange", guard=())
+    ),
+    # CVE-2014-3572 / SKIP-TLS: ServerHelloDone without the required ServerKeyExchange.
+    "skip-ske": _mutant(
+        "skip-ske",
+        _replace(
+            lambda r: r.message == "ServerHelloDone" and r.state != "SERVER_KEY_EXCHANGE", guard=()
+        ),
+    ),
+    # Application data before the first handshake completes.
+    "early-application-data": _mutant(
+        "early-application-data", _replace(lambda r: r.message == "ApplicationData", guard=())
+    ),
+    # CVE-2014-0224: the client's ChangeCipherSpec before its ClientKeyExchange.
+    "ccs-before-cke": _mutant(
+        "ccs-before-cke",
+        ROWS + (Row("HELLO_DONE", C, "ChangeCipherSpec", (), "CLIENT_CCS", (), "mutant"),),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_tables_differ_from_the_rules(name: str) -> None:
+    mutant = MUTANTS[name]
+    result = check_equivalence(mutant, depth=8, rules=AS_TABLES_READ)
+    assert result.verdict == VIOLATED, result.detail
+    symbols = result.counterexample
+    # The counterexample is the mutation's doing: the real tables judge it the other way.
+    assert machine_accepts(mutant, symbols) == (result.accepted_by == TABLES)
+    assert machine_accepts(mutant, symbols) != machine_accepts(TLS12, symbols)
