@@ -18,7 +18,7 @@ from tlsmodel.diagrams.draw import (
 )
 from tlsmodel.diagrams.overlay import check_trace
 from tlsmodel.diagrams.views import FAMILY_GROUPS, Choice, merged_view, projected_view
-from tlsmodel.model.machine import machine_for
+from tlsmodel.model.machine import machine_for, role_view
 from tlsmodel.model.tables import STATES
 from tlsmodel.model.trace import read_jsonl
 
@@ -81,6 +81,9 @@ def test_merged_view_draws_every_non_anytime_row_with_its_guard() -> None:
 
 def test_role_views_label_send_and_recv() -> None:
     client, server, composite = view_dot("client"), view_dot("server"), view_dot("composite")
+    for role, dot in (("client", client), ("server", server)):
+        for state, direction, message, _ in role_view(role):  # the model's own role view
+            assert f"{direction} {message}" in dot, (role, state, direction, message)
     assert "send ClientHello" in client and "recv ServerHello" in client
     assert "recv ClientHello" in server and "send ServerHello" in server
     assert "client: ClientHello" in composite and "server: ServerHello" in composite
