@@ -9,6 +9,7 @@ loop that moves bytes between two sans-IO connections until both are quiet, and 
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
 import threading
@@ -42,8 +43,10 @@ def cli_argv(*args: str) -> list[str]:
     return [sys.executable, "-u", "-c", _CLI, *args]
 
 
+@functools.cache
 def credential(pair: KeyPair) -> Credential:
-    """A single-certificate credential from a PKI key pair."""
+    """A single-certificate credential from a PKI key pair (cached: loading an RSA key
+    checks it, which costs tens of milliseconds)."""
     cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
     key = load_pem_private_key(pair.key.read_bytes(), password=None)
     return Credential((cert,), key)  # type: ignore[arg-type]
