@@ -70,15 +70,7 @@ def judge(trace: Trace, source: str, model: Model = TLS12) -> Judgement:
     if unsupported:
         notes = (f"unsupported: {unsupported}", *notes)
         return Judgement(trace.id, "unsupported", source, trace.messages, None, notes, locations)
-    checker = Checker(model)
-    feed = checker.feed
-    for index, message in enumerate(trace.messages):
-        try:
-            if not feed(message).ok:
-                break
-        except TraceError as err:
-            raise TraceError(f"message #{index}: {err}") from None
-    result = checker.finish()
+    result = Checker(model).feed_all(trace.messages)
     return Judgement(trace.id, result.verdict, source, trace.messages, result, notes, locations)
 
 
