@@ -1,0 +1,148 @@
+"""``tlsmodel server`` / ``tlsmodel client`` (``tlsmodel.reference.cli``): flags, usage
+errors, and the commands run as processes against OpenSSL with ``--trace-out``.
+
+Usage errors are checked in-process (``register`` on a fresh parser): each must be one
+``UsageError`` line, never a traceback. The network tests start real processes, each bounded
+by a timeout and stopped by ``support.peers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+
+import pytest
+from support import peers
+from support import pki as pki_mod
+from support.refpeers import cli_argv, server_cli_args
+from tlsmodel.reference.cli import register
+
+from tlsmodel.errors import UsageError
+
+
+@pytest.fixture(scope="module")
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> pki_mod.TestPKI:
+    return pki_mod.make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tlsmodel")
+    register(parser.add_subparsers())
+    args = parser.parse_args(list(argv))
+    return int(args.func(args))
+
+
+def test_list_faults_per_role(capsys) -> None:
+    assert run("server", "--list-faults") == 0
+    server_lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("early-ccs [server]") for line in server_lines)
+    assert not any(line.startswith("skip-server-key-exchange") for line in server_lines)
+    assert run("client", "--list-faults") == 0
+    client_lines = capsys.readouterr().out.splitlines()
+    assert any("CVE-2015-0204" in line for line in client_lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["server"], "needs --cert"),
+        (["server", "--cert", "/nonexistent.pem", "--key", "/x"], "cannot read certificate"),
+        (["server", "--cert", "{ca}", "--key", "{key}"], "does not match"),
+        (["server", "--cert", "{cert}", "--key", "{cert}"], "not an unencrypted PEM"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--suites", "TLS_NOPE"], "TLS_NOPE"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--fault", "skip-server-key-exchange"],
+         "applies to the client"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--require-client-cert"],
+         "needs --client-ca"),
+        (["client"], "needs HOST:PORT"),
+        (["client", "localhost:http"], "bad HOST:PORT"),
+        (["client", "127.0.0.1:1", "--ca", "{cert}", "--cert", "{cert}"], "go together"),
+        (["client", "127.0.0.1:1", "--ca", "{key}"], "no PEM certificate"),
+        (["client", "127.0.0.1:1", "--fault", "bogus"], "unknown fault"),
+    ],
+)  # fmt: skip
+def test_usage_errors(test_pki, argv, message) -> None:
+    paths = {
+        "ca": str(test_pki.ca),
+        "cert": str(test_pki.server_rsa.cert),
+        "key": str(test_pki.server_rsa.key),
+    }
+    with pytest.raises(UsageError, match=message):
+        run(*(a.format(**paths) for a in argv))
+
+
+def test_usage_error_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        cli_argv("client", "nowhere:port"), capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "bad HOST:PORT" in proc.stderr
+
+
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
+
+
+@pytest.mark.network
+@needs_openssl
+def test_client_command_against_openssl_with_resume_and_trace(test_pki, tmp_path) -> None:
+    trace = tmp_path / "client.jsonl"
+    with peers.openssl_server(test_pki, tmp_path, naccept=2, extra=["-www"]) as srv:
+        proc = subprocess.run(
+            cli_argv(
+                "client", f"127.0.0.1:{srv.port}", "--ca", str(test_pki.ca),
+                "--servername", "localhost", "--resume", "ticket",
+                "--suites", "ECDHE-RSA-AES128-GCM-SHA256", "--trace-out", str(trace),
+            ),
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ">>> ClientHello" in proc.stdout and "<<< ServerHello" in proc.stdout
+    assert "resumed: yes (ticket)" in proc.stdout
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["client-1", "client-2"]
+    hello = lines[1]["messages"][1]
+    assert hello["type"] == "ServerHello" and hello["resumed"] is True
+    assert hello["cipher_suite"] == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+
+
+@pytest.mark.network
+@needs_openssl
+def test_client_command_fails_on_unverified_server(test_pki, tmp_path) -> None:
+    other = pki_mod.make_pki(tmp_path / "other")
+    with peers.openssl_server(test_pki, tmp_path, extra=["-www"]) as srv:
+        proc = subprocess.run(
+            cli_argv("client", f"127.0.0.1:{srv.port}", "--ca", str(other.ca)),
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert proc.returncode == 1
+    assert "fatal alert sent: unknown_ca" in proc.stdout
+
+
+@pytest.mark.network
+@needs_openssl
+def test_server_command_serves_openssl_clients(test_pki, tmp_path) -> None:
+    port = peers.free_port()
+    trace = tmp_path / "server.jsonl"
+    argv = cli_argv(
+        *server_cli_args(test_pki, port, ["--max-connections", "2", "--trace-out", str(trace)])
+    )
+    with peers.spawn(argv, tmp_path, "refserver", ready_text="listening on") as server:
+        echo = peers.openssl_client(port, tmp_path, ca=test_pki.ca, steps=(b"ping\n", 0.3))
+        http = peers.openssl_client(
+            port, tmp_path, ca=test_pki.ca, steps=(b"GET / HTTP/1.0\r\n\r\n", 0.3)
+        )
+        assert server.wait(10) == 0, server.describe()
+    assert "ping" in echo.stdout().split("---")[-1], echo.describe()
+    assert "HTTP/1.0 200 OK" in http.stdout(), http.describe()
+    out = server.stdout()
+    assert "[1] <<< ClientHello" in out and "[2] >>> Finished" in out
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["server-1", "server-2"]
+    assert lines[0]["messages"][-1] == {
+        "from": "server",
+        "type": "Alert",
+        "level": "warning",
+        "description": "close_notify",
+    }
