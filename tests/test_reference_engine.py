@@ -25,6 +25,7 @@ from tlsmodel.reference.codec import (
     Certificate,
     ClientHello,
     Finished,
+    HelloRequest,
     NamedGroup,
     ServerHello,
     ServerHelloDone,
@@ -251,3 +252,30 @@ def test_engine_finished_after_a_skipped_message(test_pki: pki.TestPKI) -> None:
     assert isinstance(fin, HandshakeReceived) and isinstance(fin.message, Finished)
     assert server.verify_finished(fin.message)
     assert not server.verify_finished(Finished(bytes(12)))
+
+
+def test_engine_renegotiation_path_state(test_pki: pki.TestPKI) -> None:
+    """A second handshake under the first one's keys: HelloRequest is not hashed (RFC 5246
+    §7.4.1.1), a ClientHello starts a new transcript and key schedule, the old verify_data stay
+    available for RFC 5746, and the current protections stay in force until a new CCS."""
+    client, server = _run(
+        suite_by_name("ECDHE-RSA-AES128-GCM-SHA256"), _identity(test_pki.server_rsa)
+    )
+    old_client_vd, old_server_vd = client.client_verify_data, client.server_verify_data
+    assert len(old_client_vd) == len(old_server_vd) == 12
+    assert old_client_vd == server.client_verify_data and old_server_vd == server.server_verify_data
+    server.send_handshake(HelloRequest())
+    [event] = _transfer(server, client)
+    assert isinstance(event, HandshakeReceived) and event.message == HelloRequest()
+    hello = reference_driver.client_hello((0xC02F,))
+    raw = client.send_handshake(hello)
+    [event] = _transfer(client, server)  # travels under the first handshake's keys
+    assert isinstance(event, HandshakeReceived) and event.message == hello
+    for engine in (client, server):
+        assert engine.transcript.data == raw
+        assert engine.suite is None and engine.master_secret is None
+        assert not engine.extended_master_secret
+    assert client.client_verify_data == old_client_vd
+    assert server.server_verify_data == old_server_vd
+    client.send_application_data(b"still protected")
+    assert _transfer(client, server) == [ApplicationDataReceived(data=b"still protected")]
