@@ -62,8 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write the whole committed set (DOT and --format) into --out",
     )
-    parser.add_argument("--trace", metavar="FILE", help="a JSONL trace file to draw")
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="draw the connections of a trace file (JSONL, pcap/pcapng, openssl -msg log)",
+    )
     parser.add_argument("--id", metavar="ID", help="with --trace: only this connection")
+    parser.add_argument(
+        "--keylog", metavar="FILE", help="with --trace on a capture: TLS key log for tshark"
+    )
     parser.set_defaults(func=run)
 
 
@@ -167,37 +174,48 @@ def draw_traces(
     formats: tuple[str, ...],
     out: Path,
     written: list[Output],
+    keylog: str | None = None,
 ) -> None:
-    """Overlay and sequence chart of each trace in ``path`` (or only ``wanted``)."""
+    """Overlay and sequence chart of each connection in ``path`` (or only ``wanted``).
+
+    The file is read as ``tlsmodel oracle`` reads it (JSONL, pcap/pcapng via tshark, openssl
+    -msg log), so every deviation the oracle reports can be drawn. With ``--id``, lines that
+    cannot be read are skipped unless the wanted connection is not found.
+    """
     from tlsmodel.diagrams.draw import to_dot
     from tlsmodel.diagrams.msc import sequence_chart
     from tlsmodel.diagrams.overlay import check_trace
     from tlsmodel.model.machine import machine_for
-    from tlsmodel.model.trace import TraceError, read_jsonl
+    from tlsmodel.model.trace import TraceError
+    from tlsmodel.oracle.inputs import InputError, load_traces
 
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path}: cannot read: {err}") from None
     machine = machine_for()
     found = False
-    for number, item in read_jsonl(lines):
-        if isinstance(item, TraceError):
-            raise UsageError(f"{path}:{number}: {item}")
+    unreadable: list[str] = []
+    for item in load_traces(path, "auto", keylog):
+        if isinstance(item, InputError):
+            where = f"{item.source}:{item.where}" if item.where else item.source
+            unreadable.append(f"{where}: {item.reason}")
+            if wanted is None:
+                raise UsageError(unreadable[-1])
+            continue
         if wanted is not None and item.id != wanted:
             continue
         found = True
         try:
             checked = check_trace(machine, item)
         except TraceError as err:
-            raise UsageError(f"{path}:{number}: {err}") from None
+            raise UsageError(f"{path}: connection {item.id}: {err}") from None
         stem = _safe(item.id)
         text = to_dot(checked.view, machine.model.states, role, checked.overlay)
         for fmt in formats:
             _write(out, f"trace-{stem}", text, fmt, written)
         written.append((out / f"msc-{stem}.svg", sequence_chart(checked), "text"))
     if not found:
-        raise UsageError(f"{path}: no trace with id {wanted!r}" if wanted else f"{path}: empty")
+        if wanted is None:
+            raise UsageError(f"{path}: no connection in it")
+        hint = f" (unreadable: {unreadable[0]})" if unreadable else ""
+        raise UsageError(f"{path}: no connection with id {wanted!r}{hint}")
 
 
 def write_all(out: Path, fmt: str) -> list[Output]:
@@ -238,16 +256,17 @@ def run(args: argparse.Namespace) -> int:
             or args.trace
             or args.role
             or args.id
+            or args.keylog
         ):
             raise UsageError("--all draws the whole set; it takes only --out and --format")
         written = write_all(out, args.format)
     elif args.trace:
         if args.suite or args.family or args.client_auth or args.resume:
             raise UsageError("--trace draws the trace's own family; drop the other choices")
-        draw_traces(Path(args.trace), args.id, role, (args.format,), out, written)
+        draw_traces(Path(args.trace), args.id, role, (args.format,), out, written, args.keylog)
     else:
-        if args.id:
-            raise UsageError("--id needs --trace")
+        if args.id or args.keylog:
+            raise UsageError("--id and --keylog need --trace")
         choice, slug, words = choice_from(args)
         _write(
             out, f"{role}-{_safe(slug)}", draw_view(role, choice, slug, words), args.format, written

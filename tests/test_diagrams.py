@@ -142,6 +142,7 @@ def test_missing_dot_is_one_usage_error(monkeypatch: pytest.MonkeyPatch) -> None
         ["--role", "proxy"],
         ["--format", "gif"],
         ["--id", "x"],
+        ["--keylog", "k.log"],
         ["--all", "--family", "RSA"],
         ["--trace", "/nonexistent/file.jsonl"],
         ["--trace", str(EXAMPLE), "--id", "no-such-trace"],
@@ -158,8 +159,15 @@ def test_bad_input_exits_2(argv: list[str], tmp_path: Path) -> None:
 def test_malformed_trace_line_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "messages": [{"from": "client", "type": "Hello"}]}\n')
-    with pytest.raises(UsageError, match=r"bad\.jsonl:1: unknown message type"):
+    with pytest.raises(UsageError, match=r"bad\.jsonl: connection x: unknown message type"):
         cli.draw_traces(bad, None, "composite", ("dot",), tmp_path, [])
+    good = EXAMPLE.read_text().splitlines()[0]
+    bad.write_text("not json\n" + good + "\n")
+    written: list = []
+    cli.draw_traces(bad, "figure1-full", "composite", ("dot",), tmp_path, written)
+    assert [p.name for p, _, _ in written] == ["trace-figure1-full.dot", "msc-figure1-full.svg"]
+    with pytest.raises(UsageError, match=r"no connection with id 'x' \(unreadable: .*bad\.jsonl:1"):
+        cli.draw_traces(bad, "x", "composite", ("dot",), tmp_path, [])
 
 
 @needs_dot
