@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import reference_driver
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, x25519
-from cryptography.hazmat.primitives.serialization import load_pem_parameters
 from support import peers, pki
 from tlsmodel.reference import protection
 from tlsmodel.reference.alerts import AlertDescription, TLSAlert
@@ -211,7 +211,7 @@ def test_ffdhe_primes_match_openssl(group: NamedGroup, tmp_path: Path) -> None:
         check=True,
         timeout=30,
     ).stdout
-    params = load_pem_parameters(pem)
+    params = serialization.load_pem_parameters(pem)  # FFDH API: deprecated, still needed
     assert isinstance(params, dh.DHParameters)
     numbers = params.parameter_numbers()
     assert numbers.p == FFDHE_PRIMES[group] and numbers.g == 2
