@@ -69,10 +69,12 @@ def reply_for(request: bytes) -> tuple[bytes, bool]:
     return request, False
 
 
-def _serve_one(tls: TLSSocket, config: ServerConfig, args: argparse.Namespace) -> None:
+def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace) -> None:
     connection = tls.connection
     assert isinstance(connection, ServerConnection)
-    tls.handshake()
+    done = tls.handshake()
+    peer = "client certificate" if done.peer_certificates else "no client certificate"
+    print(f"{label}handshake complete: {done.cipher_suite} resumed={done.resumed} {peer}")
     asked = False
     while True:
         event = tls.next_event()
@@ -109,7 +111,7 @@ def serve(config: ServerConfig, args: argparse.Namespace) -> int:
             printer = _Printer(connection, f"[{served}] ", args.quiet)
             tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
             try:
-                _serve_one(tls, config, args)
+                _serve_one(tls, f"[{served}] ", args)
             except TLSFailure as exc:
                 print(f"[{served}] connection failed: {exc}", flush=True)
             finally:
