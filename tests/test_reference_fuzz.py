@@ -28,6 +28,7 @@ from tlsmodel.reference.codec import (
     ServerHello,
     ServerHelloDone,
     decode_handshake,
+    encode_handshake,
 )
 from tlsmodel.reference.engine import Engine, Role
 from tlsmodel.reference.extensions import (
@@ -36,9 +37,11 @@ from tlsmodel.reference.extensions import (
     ExtendedMasterSecret,
     RenegotiationInfo,
     ServerName,
+    SessionTicket,
     SignatureAlgorithms,
     StatusRequest,
     SupportedGroups,
+    UnknownExtension,
     decode_extensions,
 )
 from tlsmodel.reference.keyexchange import DHEKeyExchange, ECDHEKeyExchange, key_exchange_for
@@ -302,3 +305,78 @@ def test_signature_verify_hostile(scheme: int, sig: bytes) -> None:
         else _rsa_key().public_key()
     )
     _only_alerts(verify, public, DigitallySigned(scheme, sig), b"data", OFFERED_SCHEMES)
+
+
+# --- properties of valid input ------------------------------------------------------
+
+
+@FUZZ
+@given(
+    cuts=st.lists(st.integers(1, 700), min_size=1, max_size=40),
+    coalesce=st.booleans(),
+)
+def test_any_record_boundaries_reassemble_the_same_messages(
+    cuts: list[int], coalesce: bool
+) -> None:
+    """RFC 5246 §6.2.1: message boundaries are not record boundaries. Whatever fragment sizes
+    a sender picks, the receiver gets the same messages, in order, with the same raw bytes."""
+    sender = Engine(Role.CLIENT)
+    sender.receive_data(SERVER_FLIGHTS[0])
+    originals = []
+    while (event := sender.next_event()) is not None:
+        originals.append(event)
+    stream = b"".join(e.raw for e in originals)  # type: ignore[union-attr]
+    records = b""
+    pos, i = 0, 0
+    while pos < len(stream):
+        size = cuts[i % len(cuts)] if not coalesce else len(stream)
+        piece = stream[pos : pos + size]
+        records += b"\x16\x03\x03" + len(piece).to_bytes(2, "big") + piece
+        pos, i = pos + size, i + 1
+    receiver = Engine(Role.CLIENT)
+    receiver.receive_data(records)
+    received = []
+    while (event := receiver.next_event()) is not None:
+        received.append(event)
+    assert received == originals
+
+
+@FUZZ
+@given(
+    version=st.integers(0, 0xFFFF),
+    session_id=st.binary(max_size=32),
+    suites=st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=50).map(tuple),
+    compression=st.lists(st.integers(0, 255), min_size=1, max_size=5).map(tuple),
+    host=st.one_of(
+        st.none(), st.from_regex(r"[a-z0-9]{1,20}(\.[a-z0-9]{1,20}){0,3}", fullmatch=True)
+    ),
+    groups=st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=10).map(tuple),
+    schemes=st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=10).map(tuple),
+    ticket=st.binary(max_size=200),
+    reneg=st.binary(max_size=64),
+    unknown=st.dictionaries(st.integers(0x3000, 0x3FFF), st.binary(max_size=20), max_size=3),
+)
+def test_client_hello_round_trips(
+    version: int,
+    session_id: bytes,
+    suites: tuple[int, ...],
+    compression: tuple[int, ...],
+    host: str | None,
+    groups: tuple[int, ...],
+    schemes: tuple[int, ...],
+    ticket: bytes,
+    reneg: bytes,
+    unknown: dict[int, bytes],
+) -> None:
+    exts = [
+        SupportedGroups(groups),
+        SignatureAlgorithms(schemes),
+        SessionTicket(ticket),
+        RenegotiationInfo(reneg),
+        *(UnknownExtension(t, d) for t, d in unknown.items()),
+    ]
+    if host is not None:
+        exts.insert(0, ServerName(host))
+    hello = ClientHello(version, bytes(32), session_id, suites, compression, tuple(exts))
+    raw = encode_handshake(hello)
+    assert decode_handshake(raw[0], raw[4:], None) == hello
