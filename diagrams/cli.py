@@ -192,7 +192,8 @@ def draw_traces(
     machine = machine_for()
     found = False
     unreadable: list[str] = []
-    for item in load_traces(path, "auto", keylog):
+    fmt = "jsonl" if path.suffix in (".jsonl", ".json") else "auto"
+    for item in load_traces(path, fmt, keylog):
         if isinstance(item, InputError):
             where = f"{item.source}:{item.where}" if item.where else item.source
             unreadable.append(f"{where}: {item.reason}")
