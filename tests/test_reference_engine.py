@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -279,3 +280,50 @@ def test_engine_renegotiation_path_state(test_pki: pki.TestPKI) -> None:
     assert server.server_verify_data == old_server_vd
     client.send_application_data(b"still protected")
     assert _transfer(client, server) == [ApplicationDataReceived(data=b"still protected")]
+
+
+# The engine client as a separate program, so that it can run inside the private network
+# namespace that gnutls-serv needs (PEERS.md); it prints one verdict line.
+_GNUTLS_CLIENT = r"""
+import socket, sys
+import reference_driver
+from tlsmodel.reference.alerts import AlertDescription, AlertLevel
+from tlsmodel.reference.engine import ApplicationDataReceived
+from tlsmodel.reference.suites import suite_by_name
+
+suite = suite_by_name(sys.argv[1])
+with socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=10) as sock:
+    engine = reference_driver.handshake(sock, suite)
+    engine.send_application_data(b"hello gnutls\n")
+    sock.sendall(engine.data_to_send())
+    [reply] = reference_driver.pull(sock, engine, 1)
+    assert reply == ApplicationDataReceived(data=b"hello gnutls\n"), reply
+    engine.send_alert(AlertDescription.close_notify, AlertLevel.warning)
+    sock.sendall(engine.data_to_send())
+print(f"OK ems={engine.extended_master_secret} etm={engine.encrypt_then_mac}")
+"""
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("name", "kx", "cipher", "mac", "cert"),
+    [
+        ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA", "AES-128-GCM", "AEAD", "rsa"),
+        ("ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD", "ecdsa"),
+        ("DHE-RSA-AES128-SHA256", "DHE-RSA", "AES-128-CBC", "SHA256", "rsa"),
+        ("AES256-GCM-SHA384", "RSA", "AES-256-GCM", "AEAD", "rsa"),
+    ],
+)
+def test_engine_client_against_gnutls(
+    name: str, kx: str, cipher: str, mac: str, cert: str, test_pki: pki.TestPKI, tmp_path: Path
+) -> None:
+    """Full handshake, echo and close_notify against ``gnutls-serv`` (EMS on; EtM for CBC)."""
+    suite = suite_by_name(name)
+    server = peers.gnutls_server_argv(
+        test_pki, priority=peers.gnutls_priority(kx, cipher, mac), cert=cert, no_ticket=True
+    )  # type: ignore[arg-type]
+    tests_dir = str(Path(__file__).parent)
+    client = ["env", f"PYTHONPATH={tests_dir}", sys.executable, "-c", _GNUTLS_CLIENT]
+    run = peers.gnutls_session(tmp_path, server, [*client, name, str(peers.GNUTLS_PORT)])
+    assert run.client_rc == 0, run.log + run.client_out + run.server_out
+    assert run.client_out.strip() == f"OK ems=True etm={not suite.is_aead}", run.client_out
