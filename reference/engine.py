@@ -331,6 +331,14 @@ class Engine:
         """Use a known master secret (session resumption, RFC 5246 §7.3)."""
         self.master_secret = secret
 
+    def keylog_line(self) -> str | None:
+        """The NSS key log line (``CLIENT_RANDOM <client_random> <master_secret>``, the
+        SSLKEYLOGFILE format OpenSSL, GnuTLS and Wireshark share) for the current handshake,
+        or None before a master secret exists. Lets tshark decrypt a capture of this engine."""
+        if self.master_secret is None or not self.client_random:
+            return None
+        return f"CLIENT_RANDOM {self.client_random.hex()} {self.master_secret.hex()}"
+
     def _new_protection(self, *, for_writing: bool) -> RecordProtection:
         suite = self._require_suite()
         keys = key_material(suite, self._require_master(), self.client_random, self.server_random)

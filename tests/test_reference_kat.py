@@ -247,3 +247,4 @@ def test_master_secret_matches_openssl_keylog(
         srv.wait(5)
     assert engine.extended_master_secret is ems
     assert engine.master_secret == _keylog_master(keylog, engine.client_random)
+    assert engine.keylog_line() in keylog.read_text().splitlines()
