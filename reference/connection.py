@@ -134,7 +134,7 @@ class Connection:
         if not self._established:
             raise ConnectionStateError("handshake not complete")
         self._engine.send_application_data(data)
-        self.log.append(simple_entry(self.role, "ApplicationData"))
+        self._log_application_data(self.role)
 
     def close(self) -> None:
         """Send close_notify (§7.2.1); further input is still read until the peer's."""
@@ -156,11 +156,18 @@ class Connection:
             self.log.append(alert_entry(self.peer, event.level, event.description))
             self._on_alert(event.level, event.description)
         elif isinstance(event, eng.ApplicationDataReceived):
-            self.log.append(simple_entry(self.peer, "ApplicationData"))
+            self._log_application_data(self.peer)
             early = not self._established or self._reading_finished()
             if early and Fault.EARLY_APPLICATION_DATA not in self._faults:
                 raise unexpected("ApplicationData", self._state)
             self._events.append(ev.ApplicationData(data=event.data))
+
+    def _log_application_data(self, sender: str) -> None:
+        """Consecutive application data from one sender is one log entry: the order is all
+        a trace needs, and the log stays bounded however much data flows."""
+        last = self.log[-1] if self.log else None
+        if last is None or last.type != "ApplicationData" or last.sender != sender:
+            self.log.append(simple_entry(sender, "ApplicationData"))
 
     def _received_entry(self, message: HandshakeMessage) -> ev.LoggedMessage:
         return handshake_entry(self.peer, message)

@@ -303,3 +303,17 @@ def test_trace_json_uses_the_model_vocabulary(test_pki, server_config) -> None:
         {"from": "server", "type": "Alert", "level": "warning", "description": "close_notify"},
     ]
     assert [m.to_json() for m in client.log] == trace
+
+
+def test_log_stays_bounded_under_bulk_data(test_pki, server_config) -> None:
+    client, server, _, _ = handshake(client_config(test_pki), server_config)
+    before = len(server.log)
+    for _ in range(50):
+        client.send_application_data(b"x" * 20000)
+        pump(client, server)
+    server.send_application_data(b"y")
+    client.send_application_data(b"z")
+    pump(client, server)
+    assert [m.type for m in server.log[before:]] == ["ApplicationData"] * 3
+    assert [m.sender for m in server.log[before:]] == ["client", "server", "client"]
+    assert sum(len(e.data) for e in drain(server)) == 50 * 20000 + 1
