@@ -74,7 +74,8 @@ def _wrap(items: list[str], first: str = "", joiner: str = " ∧", width: int = 
             lines.append(line.rstrip())
             line = "  " + piece
         else:
-            line = f"{line} {piece}" if line.strip() else line + piece
+            sep = " " if line.strip() and not line.endswith("(") else ""
+            line = line + sep + piece
     if line.strip():
         lines.append(line.rstrip())
     return lines

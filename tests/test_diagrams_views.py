@@ -206,3 +206,23 @@ def test_unknown_messages_draw_only_the_branches_the_rest_of_the_trace_confirms(
     assert PATH_COLOUR not in resumed  # ServerHelloDone rules out the abbreviated branch
     assert checked.steps[1].states == ("SERVER_HELLO",)
     assert checked.steps[2].states == ("SERVER_CERTIFICATE", "SERVER_HELLO", "SERVER_KEY_EXCHANGE")
+
+
+def test_guards_read_as_formulas() -> None:
+    from tlsmodel.diagrams.draw import guard_lines
+
+    assert atom_text(("fam.ske", ("required", "optional"))) == "fam.ske ∈ {required, optional}"
+    assert atom_text(("msg.resumed", (False,))) == "msg.resumed = false"
+    shared = ("msg.resumed", (False,))
+    lines = guard_lines(((shared, ("var.secure", (True,))), (shared, ("var.secure", (False,)))))
+    assert lines == ["msg.resumed = false ∧", "(var.secure = true", "∨ var.secure = false)"]
+    assert guard_lines(()) == []
+
+
+def test_committed_svg_has_rfc_tooltips_and_stable_ids() -> None:
+    from html import unescape
+
+    svg = unescape((EXAMPLE.parent.parent / "composite-merged.svg").read_text("utf-8"))
+    assert 'id="START--client-ClientHello-handshake--CLIENT_HELLO"' in svg
+    assert 'xlink:title="RFC 5246 §7.4.1.2: the client\'s first message is ClientHello"' in svg
+    assert not re.search(r'id="(node|edge)\d+"', svg)  # no ids graphviz numbered itself
