@@ -27,7 +27,6 @@ KIND_COLOURS: dict[str, str] = {
 PATH_COLOUR = "#7b2fbf"
 ALTERNATIVE_COLOUR = "#e07b00"
 DEVIATION_COLOUR = "#d62728"
-ROLES = ("composite", "client", "server")
 _WRAP = 44
 
 
@@ -297,7 +296,8 @@ def _legend(view: View, role: str) -> str:
         for row in rows
     )
     label = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">{cells}</TABLE>>'
-    return f'  "legend" [id="legend", shape=note, fontsize=9, label={label}];'
+    tooltip = _q("\n".join(dict.fromkeys(note.rfc for note in view.notes)))
+    return f'  "legend" [id="legend", shape=note, fontsize=9, tooltip={tooltip}, label={label}];'
 
 
 def to_dot(
