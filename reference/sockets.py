@@ -67,11 +67,11 @@ class TLSSocket:
             except TimeoutError:
                 raise TLSFailure("timed out waiting for the peer") from None
             except OSError as exc:
-                data = b""
-                if not self._eof:
-                    self._eof = True
-                    self.connection.receive_data(b"")
-                    raise TLSFailure(f"transport error: {exc}") from None
+                # A reset transport is an end without close_notify (the connection records
+                # it); the caller learns why.
+                self._eof = True
+                self.connection.receive_data(b"")
+                raise TLSFailure(f"transport error: {exc}") from None
             if not data:
                 self._eof = True
             self.connection.receive_data(data)

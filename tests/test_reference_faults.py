@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from support import pki as pki_mod
 from support.refpeers import anchors, credential, drain, first
 from support.refscripted import ScriptedClient, ScriptedServer
+from tlsmodel.model.trace import Trace
+from tlsmodel.oracle.judge import judge
 from tlsmodel.reference import events as ev
 from tlsmodel.reference.client import ClientConnection
 from tlsmodel.reference.codec import (
@@ -56,6 +58,12 @@ def server(test_pki, fault: Fault | None, **kw: object) -> ServerConnection:
     return ServerConnection(cfg)
 
 
+def oracle_verdict(conn) -> str:
+    """What the model's oracle says about the connection's own log: every fault, when on,
+    must produce a trace the oracle calls a deviation (the faults exist to test testers)."""
+    return judge(Trace("fault", [m.to_json() for m in conn.log]), "test").verdict
+
+
 def alert_of(conn) -> str:
     return first(drain(conn), ev.Failed).description
 
@@ -81,6 +89,7 @@ def test_skip_server_key_exchange(test_pki, on) -> None:
     # CVE-2014-3572: the client did ECDH against the certificate's static key.
     done = first(_server_answers(peer, conn), ev.HandshakeComplete)
     assert done.cipher_suite == ECDHE_ECDSA.iana
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -101,6 +110,7 @@ def test_accept_rsa_server_key_exchange(test_pki, on) -> None:
         return
     peer.rsa_key = weak  # FREAK: the premaster is encrypted to the weak key
     assert first(_server_answers(peer, conn), ev.HandshakeComplete).cipher_suite == RSA.iana
+    assert oracle_verdict(conn) == "deviates"
 
 
 def _client_to_done(peer: ScriptedClient, conn: ServerConnection) -> None:
@@ -126,6 +136,7 @@ def test_early_ccs(test_pki, on) -> None:
     conn.send_application_data(b"secret")
     peer.read(conn)
     assert peer.data() == [b"secret"]
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -147,6 +158,7 @@ def test_skip_certificate_verify(test_pki, on) -> None:
         return
     # CVE-2015-0205: authenticated as the certificate's owner without proof of its key.
     assert first(drain(conn), ev.HandshakeComplete).peer_certificates == stolen
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -164,6 +176,7 @@ def test_finished_without_ccs_client(test_pki, on) -> None:
     peer.engine.send_application_data(b"plaintext injected")
     peer.to(conn)
     assert drain(conn) == [ev.ApplicationData(data=b"plaintext injected")]
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -179,6 +192,7 @@ def test_finished_without_ccs_server(test_pki, on) -> None:
     peer.engine.send_application_data(b"plaintext injected")
     peer.to(conn)
     assert drain(conn) == [ev.ApplicationData(data=b"plaintext injected")]
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -193,6 +207,7 @@ def test_early_application_data_server(test_pki, on) -> None:
         assert ev.ApplicationData(data=b"GET /admin") in events
     else:
         assert first(events, ev.Failed).description == "unexpected_message"
+    assert oracle_verdict(conn) == "deviates"
 
 
 @pytest.mark.parametrize("on", [False, True], ids=["off", "on"])
@@ -208,6 +223,7 @@ def test_early_application_data_client(test_pki, on) -> None:
         assert ev.ApplicationData(data=b"HTTP/1.0 302 evil") in events
     else:
         assert first(events, ev.Failed).description == "unexpected_message"
+    assert oracle_verdict(conn) == "deviates"
 
 
 def test_every_fault_is_tested_listed_and_parsed() -> None:
