@@ -29,16 +29,17 @@ EXAMPLE = DIAGRAMS / "examples" / "rfc5246.jsonl"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot not installed")
 
 
+class _Parser(argparse.ArgumentParser):
+    """As ``tlsmodel.cli``: a usage error is a ``UsageError``, not argparse's exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
 def run_diagram(argv: list[str]) -> int:
     """Run ``tlsmodel diagram`` the way the front end does: UsageError means exit code 2."""
-    parser = argparse.ArgumentParser(prog="tlsmodel", exit_on_error=False)
-
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            raise UsageError(message)
-
-    sub = parser.add_subparsers(parser_class=_Parser)
-    cli.register(sub)
+    parser = _Parser(prog="tlsmodel")
+    cli.register(parser.add_subparsers(parser_class=_Parser))
     try:
         args = parser.parse_args(["diagram", *argv])
         return int(args.func(args))
@@ -143,6 +144,7 @@ def test_missing_dot_is_one_usage_error(monkeypatch: pytest.MonkeyPatch) -> None
         ["--format", "gif"],
         ["--id", "x"],
         ["--keylog", "k.log"],
+        ["--no-such-option"],
         ["--all", "--family", "RSA"],
         ["--trace", "/nonexistent/file.jsonl"],
         ["--trace", str(EXAMPLE), "--id", "no-such-trace"],
