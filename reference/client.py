@@ -11,8 +11,6 @@ Finished, then our CCS and Finished. A HelloRequest is answered with a secure re
 
 from __future__ import annotations
 
-import ipaddress
-import os
 from enum import Enum, auto
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -28,7 +26,6 @@ from tlsmodel.reference.codec import (
     CertificateStatus,
     ChangeCipherSpec,
     ClientCertificateType,
-    ClientHello,
     Finished,
     HandshakeMessage,
     HelloRequest,
@@ -44,20 +41,12 @@ from tlsmodel.reference.config import ClientConfig, Credential
 from tlsmodel.reference.connection import Connection, ConnectionStateError, unexpected
 from tlsmodel.reference.engine import Role
 from tlsmodel.reference.extensions import (
-    ECPointFormats,
-    EncryptThenMac,
-    ExtendedMasterSecret,
-    Extension,
     ExtensionType,
     RenegotiationInfo,
-    ServerName,
-    SessionTicket,
-    SignatureAlgorithms,
-    StatusRequest,
-    SupportedGroups,
     find_extension,
 )
 from tlsmodel.reference.faults import Fault
+from tlsmodel.reference.hello import client_hello
 from tlsmodel.reference.keyexchange import (
     DHEKeyExchange,
     ECDHEKeyExchange,
@@ -143,37 +132,10 @@ class ClientConnection(Connection):
         self._request: CertificateRequest | None = None
         self._ocsp: bytes | None = None
         self._ticket: NewSessionTicket | None = None
-        exts: list[Extension] = []
-        if cfg.server_name and not _is_ip(cfg.server_name):
-            exts.append(ServerName(cfg.server_name))
-        exts += [SupportedGroups(cfg.groups), ECPointFormats((0,))]
-        exts.append(SignatureAlgorithms(cfg.signature_schemes))
-        if cfg.request_ocsp:
-            exts.append(StatusRequest())
-        if cfg.session_tickets:
-            offered = self._offer.ticket if self._offer and self._offer.ticket else b""
-            exts.append(SessionTicket(offered))
-        if cfg.extended_master_secret:
-            exts.append(ExtendedMasterSecret())
-        if cfg.encrypt_then_mac and any(not s.is_aead for s in cfg.suites):
-            exts.append(EncryptThenMac())
-        exts.append(
-            RenegotiationInfo(self._engine.client_verify_data if self._established else b"")
-        )
-        self._offered_exts = frozenset(e.ext_type for e in exts)
-        session_id = b""
-        if self._offer is not None:
-            # RFC 5077 §3.4: with a ticket, a fresh session ID shows whether it was accepted.
-            session_id = os.urandom(32) if self._offer.ticket else self._offer.session_id
-        self._offered_id = session_id
-        hello = ClientHello(
-            version=TLS1_2,
-            random=os.urandom(32),
-            session_id=session_id,
-            cipher_suites=tuple(s.code for s in cfg.suites),
-            compression_methods=(0,),
-            extensions=tuple(exts),
-        )
+        renegotiating = self._engine.client_verify_data if self._established else b""
+        hello = client_hello(cfg, self._offer, renegotiating)
+        self._offered_exts = frozenset(e.ext_type for e in hello.extensions or ())
+        self._offered_id = hello.session_id
         self._send(hello)
 
     def _is_resumption(self, msg: ServerHello) -> bool:
@@ -443,14 +405,6 @@ class ClientConnection(Connection):
             return State.WAIT_SERVER_HELLO
         self._send_alert(AlertDescription.no_renegotiation, AlertLevel.warning)
         return State.ESTABLISHED
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 S = State
