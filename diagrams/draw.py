@@ -197,7 +197,7 @@ def _edge_line(
     loop = first.source == first.target
     if len(entries) == 1 and not loop:
         lines, line_colour = entries[0]
-        label = _q("\n".join(lines))
+        label = _q("\n".join(f" {line} " for line in lines))  # a space clear of the edge
         ident = edge_id(first, tuple(e.sender for e in bundle))
     else:
         head = [[f"stays {first.source} on:"]] if loop else []
@@ -308,7 +308,7 @@ def to_dot(
     out = [
         "digraph tlsmodel {",
         f"  graph [label={_q(title)}, labelloc=t, fontname=Helvetica, fontsize=14, "
-        "rankdir=TB, nodesep=0.35, ranksep=0.4, newrank=true];",
+        "rankdir=TB, nodesep=0.5, ranksep=0.45, newrank=true];",
         "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=11, height=0.35];",
         "  edge [fontname=Helvetica, fontsize=9, arrowsize=0.7];",
     ]

@@ -173,7 +173,7 @@ def test_trace_overlay_marks_the_deviation_red_with_the_legal_alternatives() -> 
     legal = drawn["SERVER_CERTIFICATE--server-ServerHelloDone-handshake--HELLO_DONE"][2]
     assert f'color="{ALTERNATIVE_COLOUR}"' in legal and "(legal here)" in legal
     path = drawn["SERVER_HELLO--server-Certificate-handshake--SERVER_CERTIFICATE"][2]
-    assert f'color="{PATH_COLOUR}"' in path and 'label="#2 server: Certificate' in path
+    assert f'color="{PATH_COLOUR}"' in path and 'label=" #2 server: Certificate' in path
     assert [s.answer for s in checked.steps][3:5] == ["deviation", "unchecked"]
 
 
