@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from typing import IO
 
@@ -95,30 +96,53 @@ def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace) -> None:
             return
 
 
+def _handle(
+    sock: socket.socket,
+    number: int,
+    config: ServerConfig,
+    args: argparse.Namespace,
+    trace: IO[str] | None,
+    lock: threading.Lock,
+) -> None:
+    """One accepted connection, start to close, then its trace line."""
+    label = f"[{number}] "
+    connection = ServerConnection(config)
+    printer = _Printer(connection, label, args.quiet)
+    tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
+    try:
+        _serve_one(tls, label, args)
+    except TLSFailure as exc:
+        print(f"{label}connection failed: {exc}", flush=True)
+    finally:
+        tls.close()
+        printer()
+        if trace is not None:
+            with lock:
+                write_trace(trace, f"server-{number}", connection.log)
+
+
 def serve(config: ServerConfig, args: argparse.Namespace) -> int:
-    """Accept connections on ``args.host:args.port`` until stopped (or ``--max-connections``)."""
+    """Accept connections on ``args.host:args.port`` until stopped (or ``--max-connections``),
+    each in its own thread so that one slow peer does not hold up the others."""
     try:
         listener = socket.create_server((args.host, args.port))
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     served = 0
+    lock = threading.Lock()
+    workers: list[threading.Thread] = []
     with listener, _trace_file(args.trace_out) as trace:
         print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
         while not args.max_connections or served < args.max_connections:
             sock, _address = listener.accept()
             served += 1
-            connection = ServerConnection(config)
-            printer = _Printer(connection, f"[{served}] ", args.quiet)
-            tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
-            try:
-                _serve_one(tls, f"[{served}] ", args)
-            except TLSFailure as exc:
-                print(f"[{served}] connection failed: {exc}", flush=True)
-            finally:
-                tls.close()
-                printer()
-                if trace is not None:
-                    write_trace(trace, f"server-{served}", connection.log)
+            worker = threading.Thread(
+                target=_handle, args=(sock, served, config, args, trace, lock), daemon=True
+            )
+            worker.start()
+            workers = [w for w in workers if w.is_alive()] + [worker]
+        for worker in workers:
+            worker.join()
     return 0
 
 

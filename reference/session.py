@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -40,36 +41,44 @@ class Session:
 
 
 class SessionCache:
-    """Server-side session-ID cache: least recently used first out, entries expire."""
+    """Server-side session-ID cache: least recently used first out, entries expire.
+
+    Shared by every connection of a server, possibly from several threads (the socket layer
+    serves each connection in its own), hence the lock.
+    """
 
     def __init__(self, capacity: int = 1024, lifetime: float = 7200.0) -> None:
         self._capacity = capacity
         self._lifetime = lifetime
         self._entries: OrderedDict[bytes, Session] = OrderedDict()
+        self._lock = threading.Lock()
 
     def put(self, session: Session) -> None:
         """Remember ``session`` under its ID, evicting the oldest entry beyond capacity."""
         if not session.session_id:
             return
-        self._entries[session.session_id] = session
-        self._entries.move_to_end(session.session_id)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[session.session_id] = session
+            self._entries.move_to_end(session.session_id)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
 
     def get(self, session_id: bytes, now: float) -> Session | None:
         """The live session for ``session_id``, or None (unknown or expired)."""
-        session = self._entries.get(session_id)
-        if session is None:
-            return None
-        if now - session.created > self._lifetime:
-            del self._entries[session_id]
-            return None
-        self._entries.move_to_end(session_id)
-        return session
+        with self._lock:
+            session = self._entries.get(session_id)
+            if session is None:
+                return None
+            if now - session.created > self._lifetime:
+                del self._entries[session_id]
+                return None
+            self._entries.move_to_end(session_id)
+            return session
 
     def remove(self, session_id: bytes) -> None:
         """Forget a session, e.g. after a fatal alert on a connection that used it (§7.2)."""
-        self._entries.pop(session_id, None)
+        with self._lock:
+            self._entries.pop(session_id, None)
 
     def __len__(self) -> int:
         return len(self._entries)
