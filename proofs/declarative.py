@@ -9,26 +9,26 @@ Going depth by depth is sound and cheap because both sides are prefix-closed: a 
 differing trace of length k has a prefix of length k-1 on which both sides agree, and they cannot
 agree on rejecting it (a rejected prefix stays rejected). So the query at depth k assumes both
 accept the first k-1 positions and asks only about the last one; the assumptions of depth k are
-kept for depth k+1 (one incremental solver). The tables side is the proofs helper's unrolling
-(``unroll``: configurations are functions of the symbols, the tables being deterministic);
-"tables reject position k-1" is "no row is enabled there". A counterexample is re-checked on the
-concrete machine (``machine.step``, every run) before it is reported, and the rules it breaks are
-named.
+kept for depth k+1 (one incremental solver, each depth's question behind its own assumption
+literal). The tables side is the proofs encoding (``Encoding.transition_at``; "the tables reject
+position k-1" is "no row is enabled there"); the rules side is ``rules.RuleSystem``, the rule set
+cut at each position. A counterexample is re-checked before it is reported: on the concrete
+machine (``machine.step``, every run kept) and on the rules over concrete positions
+(``rules.broken_rules``), which also names the rules it breaks.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import z3
 from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, machine_for
 from tlsmodel.model.tables import TLS12, Model
 from tlsmodel.proofs.encoding import decode_symbol, encoding_for, new_config, new_symbol
-from tlsmodel.proofs.positions import Positions
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
-from tlsmodel.proofs.rules import RULES, Rule, position_ok, rule_names
+from tlsmodel.proofs.rules import RULES, Rule, broken_rules, rule_names, rule_system
 
 NAME = "declarative-equivalence"
 RFC = "RFC 5246 §7.1-7.4; RFC 5077 §3; RFC 5746 §3; RFC 6066 §8; RFC 4492 §2-3; RFC 4279"
@@ -64,43 +64,40 @@ def check_equivalence(
     depth: int = 20,
     timeout_ms: int | None = None,
     rules: Sequence[Rule] = RULES,
+    on_depth: Callable[[int, float], None] | None = None,
 ) -> EquivalenceResult:
     """Prove that ``model``'s tables and the rules accept the same prefixes up to ``depth``.
 
     ``rules`` is the rule set to compare with (all of ``RULES`` unless a caller investigates a
-    known disagreement by leaving a rule out).
+    known disagreement by reading a rule differently). ``on_depth(k, seconds)`` is called after
+    each depth that holds (progress for long runs).
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
     start = time.perf_counter()
-    un = _Unrolling(model, depth)
-    pos = Positions(un.symbols, z3.Int("eq.length"))
-    import os
-
-    pos.named = bool(os.environ.get("NAMED"))
+    un = _Unrolling(model, rules, depth)
     solver = z3.SolverFor("QF_FD")
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    solver.add(pos.domains(), un.enc.init(un.configs[0]))
+    solver.add(un.start())
     per_depth: list[float] = []
     for k in range(1, depth + 1):
         last = k - 1
-        ok = position_ok(pos, last, rules)
-        if pos.definitions:
-            solver.add(*pos.definitions)
-            pos.definitions.clear()
-        tables_ok = un.enabled(last)
-        tables_no = z3.Not(tables_ok)
+        ok, tables_ok = un.rules_ok(last), un.enabled(last)
         differs = z3.Bool(f"eq.differs{k}")
-        solver.add(z3.Implies(differs, z3.Or(z3.And(tables_ok, z3.Not(ok)), z3.And(ok, tables_no))))
+        solver.add(
+            z3.Implies(differs, z3.Or(z3.And(tables_ok, z3.Not(ok)), z3.And(ok, z3.Not(tables_ok))))
+        )
         t0 = time.perf_counter()
         answer = solver.check(differs)
         per_depth.append(time.perf_counter() - t0)
         if answer == z3.sat:
-            return _difference(model, un, pos, solver.model(), k, per_depth, start, rules)
+            return _difference(model, un, solver.model(), k, per_depth, start)
         if answer != z3.unsat:
             return _result(UNKNOWN, depth, per_depth, start, detail=f"solver: {answer} at {k}")
-        solver.add(un.step(last), ok)
+        if on_depth is not None:
+            on_depth(k, per_depth[-1])
+        solver.add(un.step(last), ok, un.history_step(last))
     if solver.check() != z3.sat:
         return _result(
             UNKNOWN,
@@ -119,24 +116,48 @@ def check_equivalence(
 
 
 class _Unrolling:
-    """The tables side: configurations c[0..n] and symbols s[0..n-1] of the proofs encoding.
+    """Both sides over n shared positions, each built once and copied per position.
 
-    ``step(i)`` is the transition relation (``Encoding.transition_at``); since the tables are
-    deterministic (property ``determinism``), c[i+1] is a function of c[i] and s[i] on accepted
-    prefixes. ``enabled(i)`` is "some row reads s[i] in c[i]".
-    A counterexample is re-checked on the concrete machine with every run kept.
+    The tables: configurations c[0..n] of the proofs encoding; ``step(i)`` is the transition
+    relation (``Encoding.transition_at``) — the tables being deterministic (property
+    ``determinism``), c[i+1] is a function of c[i] and s[i] on accepted prefixes — and
+    ``enabled(i)`` is "some row reads s[i] in c[i]". The rules: ``RuleSystem`` (the rule set at
+    one position, its notions before and after it as constants h[i], h[i+1]); ``rules_ok(i)``
+    is "position i keeps every rule". A counterexample is re-checked on the concrete machine
+    with every run kept, and on the rules over concrete positions (``broken_rules``).
     """
 
-    def __init__(self, model: Model, n: int) -> None:
+    def __init__(self, model: Model, rules: Sequence[Rule], n: int) -> None:
         self.enc = encoding_for(model)
+        self.system = rule_system(tuple(rules))
         self.configs = [new_config(f"eq{i}") for i in range(n + 1)]
         self.symbols = [new_symbol(f"eq{i}") for i in range(n)]
+        self.history = [self.system.fresh(f"eq{i}") for i in range(n + 1)]
+        c, s = new_config("en.c"), new_symbol("en.s")
+        self._enabled = (c, s, self.enc.enabled(c, s))
+
+    def start(self) -> z3.BoolRef:
+        """c[0] initial, h[0] the notions of the empty trace, every position in its domains."""
+        return z3.And(
+            self.enc.init(self.configs[0]),
+            self.system.is_initial(self.history[0]),
+            *(self.system.domains(sym) for sym in self.symbols),
+        )
 
     def enabled(self, i: int) -> z3.BoolRef:
-        return self.enc.enabled(self.configs[i], self.symbols[i])
+        c, s, formula = self._enabled
+        here = self.configs[i].terms() + self.symbols[i].terms()
+        pairs = zip(c.terms() + s.terms(), here, strict=True)
+        return z3.substitute(formula, *pairs)
 
     def step(self, i: int) -> z3.BoolRef:
         return self.enc.transition_at(self.configs[i], self.symbols[i], self.configs[i + 1])
+
+    def rules_ok(self, i: int) -> z3.BoolRef:
+        return self.system.ok(self.history[i], self.symbols[i])
+
+    def history_step(self, i: int) -> z3.BoolRef:
+        return self.system.step(self.history[i], self.symbols[i], self.history[i + 1])
 
     def trace(self, found: z3.ModelRef, k: int) -> Trace:
         steps = tuple(
@@ -149,28 +170,24 @@ class _Unrolling:
 def _difference(
     model: Model,
     un: _Unrolling,
-    pos: Positions,
     found: z3.ModelRef,
     k: int,
     per_depth: list[float],
     start: float,
-    rules: Sequence[Rule],
 ) -> EquivalenceResult:
     symbols = tuple(decode_symbol(found, un.symbols[i]) for i in range(k))
     tables_accept = z3.is_true(found.eval(un.enabled(k - 1), model_completion=True))
     side = TABLES if tables_accept else DECLARATIVE
-    broken = tuple(
-        rule.name
-        for rule in rules
-        if not z3.is_true(found.eval(rule.at(pos, k - 1), model_completion=True))
-    )
-    if machine_accepts(model, symbols) != tables_accept:
+    on_trace = broken_rules(symbols, un.system.rules)
+    broken = tuple(name for i, name in on_trace if i == k - 1)
+    rules_accept = not on_trace
+    if machine_accepts(model, symbols) != tables_accept or rules_accept == tables_accept:
         return _result(
             UNKNOWN,
             k,
             per_depth,
             start,
-            detail="z3 and the concrete machine disagree on " + repr(symbols),
+            detail="z3 and the concrete re-check disagree on " + repr(symbols),
         )
     shown = k if tables_accept else k - 1
     trace = un.trace(found, shown)

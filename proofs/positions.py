@@ -49,23 +49,43 @@ class Positions:
     """n positions of a trace (one ``Sym`` each), a length, and the derived notions (memoized)."""
 
     def __init__(
-        self, symbols: Sequence[Sym], length: z3.ArithRef | None = None, named: bool = False
+        self,
+        symbols: Sequence[Sym],
+        length: z3.ArithRef | None = None,
+        symbolic_start: bool = False,
     ) -> None:
-        """``named``: give each notion at each position its own constant, defined by an equality
-        in ``definitions`` (the caller asserts them). Same meaning, but a solver proving things
-        about long traces gets a handle on every notion; it halves the time per depth of the
-        equivalence check. Unnamed, the notions are plain terms (for evaluation on a trace)."""
+        """``symbolic_start``: the notions before position 0 are free constants (``history``)
+        instead of their empty-trace values, so that positions 0.. stand for any point of a
+        longer trace; ``next_history`` then gives the notions after the last position. That is
+        the rule set as a transition system (``rules.RuleSystem``), which the equivalence
+        checks copy to every position."""
         self.symbols = list(symbols)
         self.n = len(self.symbols)
         self.length = length if length is not None else z3.Int(f"len{id(self)}")
-        self.named = named
-        self.definitions: list[z3.BoolRef] = []
         self._cache: dict[tuple[object, ...], Term] = {}
+        self._start: dict[str, Term] | None = {} if symbolic_start else None
+        self._specs: dict[str, tuple] = {}
 
     @classmethod
     def fresh(cls, n: int, prefix: str = "d") -> Positions:
         """n positions of fresh z3 constants (named ``{prefix}{i}.…``)."""
         return cls([new_symbol(f"{prefix}{i}") for i in range(n)], z3.Int(f"{prefix}.length"))
+
+    def history(self) -> dict[str, Term]:
+        """The notions before position 0 (``symbolic_start``), by name, as met so far."""
+        return dict(self._start or {})
+
+    def initial_history(self) -> dict[str, Term]:
+        """What each notion of ``history`` is on the empty trace."""
+        return {name: spec[2] for name, spec in self._specs.items()}
+
+    def next_history(self) -> dict[str, Term]:
+        """Each notion of ``history`` after the last position (closed under what it reads)."""
+        done: dict[str, Term] = {}
+        while len(done) < len(self._specs):
+            for name in [n for n in self._specs if n not in done]:
+                done[name] = self._last(name, self.n, *self._specs[name])
+        return done
 
     def domains(self) -> z3.BoolRef:
         """Every position holds a message type and attribute values of the alphabet's domains.
@@ -136,17 +156,14 @@ class Positions:
         if found is None:
             if i == 0:
                 found = none
+                if self._start is not None:
+                    found = self._start.setdefault(name, z3.Const(f"H.{name}", none.sort()))
+                    self._specs[name] = (hit, value, none, reset)
             else:
                 before = self._last(name, i - 1, hit, value, none, reset)
                 if reset is not None:
                     before = z3.If(reset(i - 1), none, before)
-                found = z3.If(hit(i - 1), value(i - 1), before)
-                if self.named:
-                    var = z3.Const(f"h.{name}@{i}", found.sort())
-                    self.definitions.append(var == found)
-                    found = var
-                else:
-                    found = z3.simplify(found)
+                found = z3.simplify(z3.If(hit(i - 1), value(i - 1), before))
             self._cache[key] = found
         return found
 

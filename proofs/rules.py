@@ -22,7 +22,7 @@ from tlsmodel.model.alphabet import SERVER
 from tlsmodel.model.machine import SYMBOL_ATTRIBUTES, Symbol
 from tlsmodel.model.tables import BOOL
 from tlsmodel.proofs import conditions as c
-from tlsmodel.proofs.encoding import ATTR_DOMAINS, TYPE_INDEX, Sym
+from tlsmodel.proofs.encoding import ATTR_DOMAINS, TYPE_INDEX, Sym, new_symbol
 from tlsmodel.proofs.positions import Positions
 
 Build = Callable[[Positions, int], z3.BoolRef]
@@ -318,7 +318,7 @@ def legal_prefix(pos: Positions, rules: Sequence[Rule] = RULES) -> z3.BoolRef:
     return z3.And([rule.constraint(pos) for rule in rules])
 
 
-def broken_rules(symbols: Sequence[Symbol]) -> list[tuple[int, str]]:
+def broken_rules(symbols: Sequence[Symbol], rules: Sequence[Rule] = RULES) -> list[tuple[int, str]]:
     """The (position, rule name) pairs a concrete trace of machine symbols breaks.
 
     Empty iff the trace is a legal prefix by the rules. The positions are z3 constants, so each
@@ -329,7 +329,7 @@ def broken_rules(symbols: Sequence[Symbol]) -> list[tuple[int, str]]:
     return [
         (i, rule.name)
         for i in range(len(symbols))
-        for rule in RULES
+        for rule in rules
         if not z3.is_true(z3.simplify(rule.at(pos, i)))
     ]
 
@@ -347,3 +347,66 @@ def _constant(symbol: Symbol) -> Sym:
             attrs[key] = z3.BitVecVal(domain.index(value), max(1, (len(domain) - 1).bit_length()))
     kind = z3.BitVecVal(TYPE_INDEX[str(message)], max(1, (len(TYPE_INDEX) - 1).bit_length()))
     return Sym(z3.BoolVal(sender == SERVER), kind, attrs)
+
+
+@dataclass(frozen=True)
+class RuleSystem:
+    """The rule set as a transition system over the notions of ``positions``.
+
+    Built once on one position whose past is symbolic (``Positions(symbolic_start=True)``):
+    ``history`` are the notions before the position (constants), ``next`` the same notions
+    after it, ``ok`` "the position keeps every rule". Copied by substitution to every position
+    of an unrolling (bounded check) or used as is in Horn clauses (all lengths). It is the same
+    definition as the rules over a whole trace, only cut at each position.
+    """
+
+    rules: tuple[Rule, ...]
+    symbol: Sym
+    history: dict[str, z3.ExprRef]
+    initial: dict[str, z3.ExprRef]
+    next: dict[str, z3.ExprRef]
+    ok_at: z3.BoolRef
+    domains_at: z3.BoolRef
+
+    def fresh(self, prefix: str) -> dict[str, z3.ExprRef]:
+        """New constants for the notions, named ``{prefix}.h.<notion>``."""
+        return {n: z3.Const(f"{prefix}.h.{n}", t.sort()) for n, t in self.history.items()}
+
+    def is_initial(self, h: dict[str, z3.ExprRef]) -> z3.BoolRef:
+        """``h`` holds the notions of the empty trace."""
+        return z3.And([h[n] == self.initial[n] for n in self.history])
+
+    def _pairs(self, h: dict[str, z3.ExprRef], sym: Sym) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        return [(self.history[n], h[n]) for n in self.history] + list(
+            zip(self.symbol.terms(), sym.terms(), strict=True)
+        )
+
+    def ok(self, h: dict[str, z3.ExprRef], sym: Sym) -> z3.BoolRef:
+        """A position ``sym`` after notions ``h`` keeps every rule."""
+        return z3.substitute(self.ok_at, *self._pairs(h, sym))
+
+    def step(self, h: dict[str, z3.ExprRef], sym: Sym, h2: dict[str, z3.ExprRef]) -> z3.BoolRef:
+        """``h2`` are the notions after position ``sym``, given ``h`` before it."""
+        pairs = self._pairs(h, sym)
+        return z3.And([h2[n] == z3.substitute(self.next[n], *pairs) for n in self.history])
+
+    def domains(self, sym: Sym) -> z3.BoolRef:
+        """``sym`` holds values of the alphabet's domains."""
+        return z3.substitute(self.domains_at, *zip(self.symbol.terms(), sym.terms(), strict=True))
+
+
+_SYSTEMS: dict[tuple[Rule, ...], RuleSystem] = {}
+
+
+def rule_system(rules: tuple[Rule, ...] = RULES) -> RuleSystem:
+    """The (cached) transition system of a rule set."""
+    found = _SYSTEMS.get(rules)
+    if found is None:
+        sym = new_symbol("rs")
+        pos = Positions([sym], symbolic_start=True)
+        ok = position_ok(pos, 0, rules)
+        nxt = pos.next_history()
+        found = _SYSTEMS[rules] = RuleSystem(
+            rules, sym, pos.history(), pos.initial_history(), nxt, ok, pos.domains()
+        )
+    return found
