@@ -171,3 +171,11 @@ def test_gnutls_client_authenticates_to_server(test_pki, tmp_path, require, pair
     assert run.client_rc == 0, run.client_out + run.server_out
     peer = "client certificate" if pair else "no client certificate"
     assert f"resumed=False {peer}" in run.server_out
+
+
+def test_client_gets_gnutls_stapled_ocsp(test_pki, tmp_path) -> None:
+    server = peers.gnutls_server_argv(test_pki, ocsp=True)
+    run = peers.gnutls_session(tmp_path, server, ref_client(test_pki))
+    assert run.client_rc == 0, run.client_out + run.server_out
+    assert "<<< CertificateStatus" in run.client_out
+    assert "status_request" in run.client_out.split("<<< ServerHello")[1].splitlines()[0]
