@@ -9,6 +9,7 @@ reader attached (e.g. encrypted messages named by position because no key log wa
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -103,7 +104,8 @@ def human(judgement: Judgement, trace_file: str | None = None) -> str:
         lines.append(f"     in state {'/'.join(result.states)} the model allows: {expected}")
         lines.append(f"     rule: {result.rule}")
         if trace_file is not None:
-            lines.append(f"     draw: tlsmodel diagram --trace {trace_file} --id {judgement.id}")
+            command = f"tlsmodel diagram --trace {shlex.quote(trace_file)} --id {shlex.quote(judgement.id)}"
+            lines.append(f"     draw: {command}")
     elif result is not None and judgement.verdict == "incomplete":
         expected = ", ".join(f"{s} {m}" for s, m in result.expected)
         lines[0] += f" after {result.length} messages (next: {expected})"

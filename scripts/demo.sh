@@ -11,3 +11,6 @@ tlsmodel traces --suite TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 --count
 echo
 echo "== tlsmodel oracle: bundled handshakes (three are known attacks, listed as expected failures)"
 tlsmodel oracle examples/handshakes.jsonl --expect-failures examples/known-failures.txt
+echo
+echo "== tlsmodel diagram: the FREAK deviation drawn on the state diagram, and its sequence chart"
+tlsmodel diagram --trace examples/handshakes.jsonl --id freak-server-key-exchange-under-rsa --out out/
