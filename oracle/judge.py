@@ -104,8 +104,8 @@ def human(judgement: Judgement, trace_file: str | None = None) -> str:
         lines.append(f"     in state {'/'.join(result.states)} the model allows: {expected}")
         lines.append(f"     rule: {result.rule}")
         if trace_file is not None:
-            command = f"tlsmodel diagram --trace {shlex.quote(trace_file)} --id {shlex.quote(judgement.id)}"
-            lines.append(f"     draw: {command}")
+            quoted = f"{shlex.quote(trace_file)} --id {shlex.quote(judgement.id)}"
+            lines.append(f"     draw: tlsmodel diagram --trace {quoted}")
     elif result is not None and judgement.verdict == "incomplete":
         expected = ", ".join(f"{s} {m}" for s, m in result.expected)
         lines[0] += f" after {result.length} messages (next: {expected})"
