@@ -19,6 +19,7 @@ machine (``machine.step``, every run kept) and on the rules over concrete positi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,11 +32,19 @@ from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
 from tlsmodel.proofs.rules import RULES, Rule, broken_rules, rule_names, rule_system
 
 NAME = "declarative-equivalence"
+CHC_METHOD = "equivalence (CHC, z3 Spacer), all lengths"
 RFC = "RFC 5246 §7.1-7.4; RFC 5077 §3; RFC 5746 §3; RFC 6066 §8; RFC 4492 §2-3; RFC 4279"
 TABLES = "tables"
 DECLARATIVE = "declarative"
 
-__all__ = ["EquivalenceResult", "check_equivalence", "machine_accepts", "rule_names"]
+__all__ = [
+    "EquivalenceResult",
+    "check_equivalence",
+    "equivalence_queries",
+    "machine_accepts",
+    "prove_equivalence",
+    "rule_names",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,85 @@ def check_equivalence(
         start,
         detail=f"{len(rules)} rules; per-depth seconds " + _fmt(per_depth),
     )
+
+
+def equivalence_clauses(model: Model = TLS12, rules: Sequence[Rule] = RULES) -> list[z3.BoolRef]:
+    """Horn clauses that hold iff the tables and the rules agree on traces of every length.
+
+    ``Inv(c, h)`` over a tables configuration and the rules' notions (``RuleSystem``):
+
+        Inv(c0, h0)            ⇐ c0 initial, h0 the notions of the empty trace
+        Inv(c', h')            ⇐ Inv(c, h) ∧ T(c, s, c') ∧ ok(h, s) ∧ h' = next(h, s)
+        false                  ⇐ Inv(c, h) ∧ enabled(c, s) ≠ ok(h, s)
+
+    (a prefix both accept, then a message only one side accepts).
+    """
+    enc = encoding_for(model)
+    c, s, n, trans = enc.relation()
+    system = rule_system(tuple(rules))
+    h, h2 = system.history, system.fresh("next")
+    state = c.terms() + list(h.values())
+    inv = z3.Function("equivalence_inv", *[t.sort() for t in state], z3.BoolSort())
+    ok = system.ok(h, s)
+    after = n.terms() + [h2[name] for name in h]
+    return [
+        z3.ForAll(state, z3.Implies(z3.And(enc.init(c), system.is_initial(h)), inv(*state))),
+        z3.ForAll(
+            state + s.terms() + after,
+            z3.Implies(z3.And(inv(*state), trans, ok, system.step(h, s, h2)), inv(*after)),
+        ),
+        z3.ForAll(
+            state + s.terms(),
+            z3.Implies(
+                z3.And(inv(*state), system.domains(s), z3.Xor(enc.enabled(c, s), ok)),
+                z3.BoolVal(False),
+            ),
+        ),
+    ]
+
+
+def prove_equivalence(
+    model: Model = TLS12,
+    rules: Sequence[Rule] = RULES,
+    timeout_ms: int = 600_000,
+    cex_depth: int = 20,
+) -> EquivalenceResult:
+    """Decide the equivalence for ALL trace lengths (CHC, z3 Spacer); slow (tens of seconds).
+
+    Spacer proves it by finding an inductive relation between the tables' configurations and
+    the rules' notions; when it refutes instead, the shortest counterexample comes from
+    ``check_equivalence`` up to ``cex_depth``.
+    """
+    start = time.perf_counter()
+    solver = z3.SolverFor("HORN")
+    solver.set("timeout", timeout_ms)
+    solver.add(*equivalence_clauses(model, rules))
+    answer = solver.check()
+    seconds = time.perf_counter() - start
+    if answer == z3.sat:
+        return EquivalenceResult(
+            NAME, RFC, CHC_METHOD, PROVED, seconds, detail=f"{len(rules)} rules, all lengths"
+        )
+    if answer == z3.unsat:
+        found = check_equivalence(model, cex_depth, rules=rules)
+        if found.verdict == VIOLATED:
+            return dataclasses.replace(found, method=CHC_METHOD, seconds=seconds + found.seconds)
+        return _result(
+            UNKNOWN,
+            cex_depth,
+            [],
+            start,
+            detail=f"Spacer refutes, but no counterexample up to depth {cex_depth}",
+        )
+    return _result(UNKNOWN, 0, [], start, detail=f"Spacer: {solver.reason_unknown()}")
+
+
+def equivalence_queries(model: Model = TLS12, depth: int = 20) -> list[tuple[str, str]]:
+    """The all-lengths query as SMT-LIB2 (for ``check --export-smt2``; ``depth`` is unused by
+    the Horn form, which covers every length)."""
+    solver = z3.SolverFor("HORN")
+    solver.add(*equivalence_clauses(model))
+    return [(f"{NAME}-all-lengths", solver.sexpr() + "\n(check-sat)\n")]
 
 
 class _Unrolling:

@@ -84,7 +84,7 @@ class Positions:
         done: dict[str, Term] = {}
         while len(done) < len(self._specs):
             for name in [n for n in self._specs if n not in done]:
-                done[name] = self._last(name, self.n, *self._specs[name])
+                done[name] = self.last(name, self.n, *self._specs[name])
         return done
 
     def domains(self) -> z3.BoolRef:
@@ -140,7 +140,7 @@ class Positions:
 
     # -- what came before i -------------------------------------------------------------------
 
-    def _last(
+    def last(
         self,
         name: str,
         i: int,
@@ -160,7 +160,7 @@ class Positions:
                     found = self._start.setdefault(name, z3.Const(f"H.{name}", none.sort()))
                     self._specs[name] = (hit, value, none, reset)
             else:
-                before = self._last(name, i - 1, hit, value, none, reset)
+                before = self.last(name, i - 1, hit, value, none, reset)
                 if reset is not None:
                     before = z3.If(reset(i - 1), none, before)
                 found = z3.simplify(z3.If(hit(i - 1), value(i - 1), before))
@@ -175,7 +175,7 @@ class Positions:
         reset: Callable[[int], z3.BoolRef] | None = None,
     ) -> z3.BoolRef:
         """Some position before i (and after the last ``reset`` position) satisfies ``hit``."""
-        return self._last(name, i, hit, lambda _: z3.BoolVal(True), z3.BoolVal(False), reset)
+        return self.last(name, i, hit, lambda _: z3.BoolVal(True), z3.BoolVal(False), reset)
 
     def _type_of(self, j: int) -> Term:
         return self.symbols[j].type
@@ -185,8 +185,8 @@ class Positions:
 
     def prev_flow_is(self, i: int, *options: tuple[str, str | None]) -> z3.BoolRef:
         """The last flow message before i (either sender) is one of (message, sender) options."""
-        kind = self._last("flow type", i, self.flow, self._type_of, z3.BitVecVal(_NO_TYPE, 4))
-        server = self._last(
+        kind = self.last("flow type", i, self.flow, self._type_of, z3.BitVecVal(_NO_TYPE, 4))
+        server = self.last(
             "flow server", i, self.flow, lambda j: self.symbols[j].server, z3.BoolVal(False)
         )
         return z3.Or(
@@ -198,7 +198,7 @@ class Positions:
 
     def prev_flow_of_is(self, sender: str, i: int, *messages: str) -> z3.BoolRef:
         """``sender``'s last flow message before i, in the current handshake, is one of these."""
-        kind = self._last(
+        kind = self.last(
             f"flow type {sender}",
             i,
             lambda j: z3.And(self.flow(j), self.by(j, sender)),
@@ -210,7 +210,7 @@ class Positions:
 
     def prev_of_is(self, sender: str, i: int, message: str) -> z3.BoolRef:
         """The last message of any kind from ``sender`` before i is ``message``."""
-        kind = self._last(
+        kind = self.last(
             f"type {sender}",
             i,
             lambda j: self.by(j, sender),
@@ -239,7 +239,7 @@ class Positions:
         present = self._ever("current sh", i, self._is_sh, reset=self._is_ch)
         term = self.symbols[0].attrs[("ServerHello", attr)]
         none: Term = z3.BoolVal(False) if z3.is_bool(term) else z3.BitVecVal(0, term.size())
-        value = self._last(
+        value = self.last(
             f"current sh {attr}",
             i,
             self._is_sh,
@@ -255,7 +255,7 @@ class Positions:
     def first_ri(self, i: int) -> z3.BoolRef:
         """The first ServerHello of the connection (before i) echoed renegotiation_info."""
         first = lambda j: z3.And(self._is_sh(j), z3.Not(self.seen(j, "ServerHello")))  # noqa: E731
-        return self._last(
+        return self.last(
             "first ri",
             i,
             first,
@@ -319,7 +319,7 @@ class Positions:
 
         Answered: by any flow message of the server or by its no_renegotiation.
         """
-        return self._last(
+        return self.last(
             "reneg offered",
             i,
             self._is_ch,

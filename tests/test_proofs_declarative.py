@@ -12,14 +12,17 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import z3
-from tlsmodel.model.alphabet import SENDERS
 from tlsmodel.model.tables import ROWS, STATES, TLS12, Model, Row
-from tlsmodel.proofs.declarative import TABLES, check_equivalence, machine_accepts
-from tlsmodel.proofs.encoding import TYPE_INDEX
-from tlsmodel.proofs.positions import Positions
+from tlsmodel.proofs.declarative import (
+    TABLES,
+    check_equivalence,
+    equivalence_queries,
+    machine_accepts,
+    prove_equivalence,
+)
+from tlsmodel.proofs.disputed import AS_TABLES_READ
 from tlsmodel.proofs.results import PROVED, VIOLATED
-from tlsmodel.proofs.rules import RULES, Rule, broken_rules, rule_names
+from tlsmodel.proofs.rules import RULES, broken_rules, rule_names
 
 F, T = False, True
 C, S = "client", "server"
@@ -217,59 +220,6 @@ def test_rules_quote_the_rfc() -> None:
 # -- the equivalence check ----------------------------------------------------------------------
 
 
-def _last_nonalert_is_ccs(p: Positions, i: int, s: str) -> z3.BoolRef:
-    kind = p._last(
-        f"test nonalert {s}",
-        i,
-        lambda j: z3.And(p.by(j, s), z3.Not(p.is_(j, "Alert"))),
-        lambda j: p.symbols[j].type,
-        z3.BitVecVal(15, 4),
-    )
-    return kind == TYPE_INDEX["ChangeCipherSpec"]
-
-
-def _tables_reading(name: str):
-    """The three disputed rules (D1-D3) as the tables currently read them."""
-    if name == "change-cipher-spec-then-finished":
-        return lambda p, i: z3.And(
-            [
-                z3.Implies(
-                    z3.And(p.by(i, s), _last_nonalert_is_ccs(p, i, s)),
-                    z3.Or(p.is_(i, "Finished", s), p.is_(i, "Alert", s)),
-                )
-                for s in SENDERS
-            ]
-        )
-    if name == "finished-after-change-cipher-spec":
-        return lambda p, i: z3.And(
-            [z3.Implies(p.is_(i, "Finished", s), _last_nonalert_is_ccs(p, i, s)) for s in SENDERS]
-        )
-    if name == "fixed-dh-certificate":
-        return lambda p, i: z3.Implies(
-            z3.And(
-                p.is_(i, "Certificate", C),
-                p.attr(i, "Certificate", "fixed_dh", True),
-                p.attr(i, "Certificate", "empty", False),
-            ),
-            p.current_family(i, "fixed_dh", True),
-        )
-    return None  # close-notify-answered: the tables have no such rule
-
-
-DISPUTED = (
-    "close-notify-answered",
-    "change-cipher-spec-then-finished",
-    "finished-after-change-cipher-spec",
-    "fixed-dh-certificate",
-)
-AS_TABLES_READ = tuple(
-    rule if rule.name not in DISPUTED else Rule(rule.name + "~tables", rule.rfc, rule.quote, at)
-    for rule in RULES
-    for at in [rule.at if rule.name not in DISPUTED else _tables_reading(rule.name)]
-    if at is not None
-)
-
-
 def test_tables_disagree_with_the_rfc_on_close_notify() -> None:
     """Finding D1 (model-requests.md): the tables let the peer of a close_notify go on."""
     result = check_equivalence(TLS12, depth=3)
@@ -283,6 +233,18 @@ def test_equivalence_holds_once_the_disputed_rules_read_as_the_tables() -> None:
     result = check_equivalence(TLS12, depth=7, rules=AS_TABLES_READ)
     assert result.verdict == PROVED, result.detail
     assert len(result.per_depth) == 7 and result.holds
+
+
+@pytest.mark.slow
+def test_equivalence_all_lengths_once_the_disputed_rules_read_as_the_tables() -> None:
+    result = prove_equivalence(TLS12, rules=AS_TABLES_READ)
+    assert result.verdict == PROVED, result.detail
+
+
+def test_the_all_lengths_query_exports_as_smt2() -> None:
+    ((stem, text),) = equivalence_queries(TLS12)
+    assert stem.startswith("declarative-equivalence") and text.rstrip().endswith("(check-sat)")
+    assert "equivalence_inv" in text
 
 
 @pytest.mark.slow
