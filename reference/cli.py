@@ -9,6 +9,7 @@ convention requires; ``cryptography`` is loaded when a command runs.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=10.0, help="seconds to wait for the peer (default 10)"
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the messages")
+    parser.add_argument(
+        "--keylog",
+        metavar="FILE",
+        default=os.environ.get("SSLKEYLOGFILE"),
+        help="append NSS key log lines (default: $SSLKEYLOGFILE), e.g. for tshark",
+    )
 
 
 def register(subparsers: Any) -> None:

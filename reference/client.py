@@ -382,14 +382,11 @@ class ClientConnection(Connection):
             ticket=ticket,
             ticket_lifetime=lifetime,
         )
-        renegotiation = self._established
-        self._established = True
-        self._renegotiation_asked = False
-        self._events.append(
+        self._handshake_done(
             ev.HandshakeComplete(
                 cipher_suite=self._suite.iana,
                 resumed=self._resumed,
-                renegotiation=renegotiation,
+                renegotiation=self._established,
                 session=session,
                 peer_certificates=self._chain,
                 extended_master_secret=self._engine.extended_master_secret,

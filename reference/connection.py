@@ -65,6 +65,8 @@ class Connection:
         self._sent_close = False
         self._established = False  # some handshake on this connection has completed
         self._renegotiation_asked = False
+        # SSLKEYLOGFILE lines, one per completed handshake: lets tshark decrypt a capture.
+        self.keylog: list[str] = []
 
     # --- what a role defines ---------------------------------------------------------------
 
@@ -223,6 +225,15 @@ class Connection:
     def _send_alert(self, description: AlertDescription, level: AlertLevel) -> None:
         self._engine.send_alert(description, level)
         self.log.append(alert_entry(self.role, level, description))
+
+    def _handshake_done(self, complete: ev.HandshakeComplete) -> None:
+        """Report a completed (re)handshake and remember its key log line."""
+        line = self._engine.keylog_line()
+        if line is not None:
+            self.keylog.append(line)
+        self._established = True
+        self._renegotiation_asked = False
+        self._events.append(complete)
 
     def _fail(self, alert: TLSAlert) -> None:
         """Send the fatal alert, report it, and stop (RFC 5246 §7.2.2)."""

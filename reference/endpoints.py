@@ -49,16 +49,42 @@ class _Printer:
 
 
 @contextlib.contextmanager
-def _trace_file(path: str | None) -> Iterator[IO[str] | None]:
+def _output_file(path: str | None, what: str) -> Iterator[IO[str] | None]:
+    """An appended text file (trace or key log), or None when not asked for."""
     if path is None:
         yield None
         return
     try:
         handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise UsageError(f"cannot write trace file {path}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {what} {path}: {exc.strerror}") from None
     with handle:
         yield handle
+
+
+class _Outputs:
+    """Where finished connections go: the trace line and the key log lines (thread-safe)."""
+
+    def __init__(self, trace: IO[str] | None, keylog: IO[str] | None) -> None:
+        self.trace, self.keylog = trace, keylog
+        self._lock = threading.Lock()
+
+    def record(self, trace_id: str, connection: Connection) -> None:
+        with self._lock:
+            if self.trace is not None:
+                write_trace(self.trace, trace_id, connection.log)
+            if self.keylog is not None and connection.keylog:
+                self.keylog.write("".join(line + "\n" for line in connection.keylog))
+                self.keylog.flush()
+
+
+@contextlib.contextmanager
+def _outputs(args: argparse.Namespace) -> Iterator[_Outputs]:
+    with (
+        _output_file(args.trace_out, "trace file") as trace,
+        _output_file(args.keylog, "key log") as keylog,
+    ):
+        yield _Outputs(trace, keylog)
 
 
 def reply_for(request: bytes) -> tuple[bytes, bool]:
@@ -101,8 +127,7 @@ def _handle(
     number: int,
     config: ServerConfig,
     args: argparse.Namespace,
-    trace: IO[str] | None,
-    lock: threading.Lock,
+    outputs: _Outputs,
 ) -> None:
     """One accepted connection, start to close, then its trace line."""
     label = f"[{number}] "
@@ -116,9 +141,7 @@ def _handle(
     finally:
         tls.close()
         printer()
-        if trace is not None:
-            with lock:
-                write_trace(trace, f"server-{number}", connection.log)
+        outputs.record(f"server-{number}", connection)
 
 
 def serve(config: ServerConfig, args: argparse.Namespace) -> int:
@@ -129,15 +152,14 @@ def serve(config: ServerConfig, args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     served = 0
-    lock = threading.Lock()
     workers: list[threading.Thread] = []
-    with listener, _trace_file(args.trace_out) as trace:
+    with listener, _outputs(args) as outputs:
         print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
         while not args.max_connections or served < args.max_connections:
             sock, _address = listener.accept()
             served += 1
             worker = threading.Thread(
-                target=_handle, args=(sock, served, config, args, trace, lock), daemon=True
+                target=_handle, args=(sock, served, config, args, outputs), daemon=True
             )
             worker.start()
             workers = [w for w in workers if w.is_alive()] + [worker]
@@ -216,15 +238,14 @@ def _describe(done: ev.HandshakeComplete, label: str) -> None:
 
 def connect(config: ClientConfig, host: str, port: int, args: argparse.Namespace) -> int:
     """Run the client once, or twice with ``--resume``; exit status as the CLI documents."""
-    with _trace_file(args.trace_out) as trace:
+    with _outputs(args) as outputs:
         rounds = 2 if args.resume else 1
         session: Session | None = None
         ok = True
         for index in range(rounds):
             label = f"[{index + 1}] " if rounds > 1 else ""
             connection, done, exchanged = _one_connection(config, host, port, args, session, label)
-            if trace is not None:
-                write_trace(trace, f"client-{index + 1}", connection.log)
+            outputs.record(f"client-{index + 1}", connection)
             ok = ok and done is not None and exchanged
             if done is None:
                 break

@@ -400,13 +400,11 @@ class ServerConnection(Connection):
 
     def _complete(self) -> None:
         assert self._suite is not None and self._session is not None
-        renegotiation = self._established
-        self._established = True
-        self._events.append(
+        self._handshake_done(
             ev.HandshakeComplete(
                 cipher_suite=self._suite.iana,
                 resumed=self._resumed,
-                renegotiation=renegotiation,
+                renegotiation=self._established,
                 session=self._session,
                 peer_certificates=self._peer_chain,
                 extended_master_secret=self._engine.extended_master_secret,

@@ -109,6 +109,23 @@ def test_client_command_against_openssl_with_resume_and_trace(test_pki, tmp_path
 
 @pytest.mark.network
 @needs_openssl
+def test_client_command_key_log_matches_openssl(test_pki, tmp_path) -> None:
+    ours, theirs = tmp_path / "ours.keys", tmp_path / "theirs.keys"
+    with peers.openssl_server(test_pki, tmp_path, keylog=theirs, extra=["-www"]) as srv:
+        proc = subprocess.run(
+            cli_argv("client", f"127.0.0.1:{srv.port}", "--ca", str(test_pki.ca),
+                     "--servername", "localhost", "--keylog", str(ours), "--quiet"),
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        srv.wait(5)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    line = ours.read_text().strip()
+    assert line.startswith("CLIENT_RANDOM ") and len(line.split()) == 3
+    assert line.lower() in theirs.read_text().lower()
+
+
+@pytest.mark.network
+@needs_openssl
 def test_client_command_fails_on_unverified_server(test_pki, tmp_path) -> None:
     other = pki_mod.make_pki(tmp_path / "other")
     with peers.openssl_server(test_pki, tmp_path, extra=["-www"]) as srv:
