@@ -12,6 +12,7 @@ import argparse
 import json
 import shutil
 import subprocess
+import sys
 
 import pytest
 from support import peers
@@ -163,3 +164,31 @@ def test_server_command_serves_openssl_clients(test_pki, tmp_path) -> None:
         "level": "warning",
         "description": "close_notify",
     }
+
+
+@pytest.mark.network
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="no tshark")
+def test_captured_reference_handshakes_conform_to_the_oracle(test_pki, tmp_path) -> None:
+    """Reference client and server on the wire, captured, decrypted with our key log and
+    judged by ``tlsmodel oracle``: the full and the resumed handshake both conform."""
+    port, keys, capture = peers.free_port(), tmp_path / "keys.log", tmp_path / "cap.pcapng"
+    server_argv = cli_argv(*server_cli_args(test_pki, port, ["--max-connections", "2"]))
+    with (
+        peers.capture(port, capture),
+        peers.spawn(server_argv, tmp_path, "refserver", ready_text="listening on") as server,
+    ):
+        proc = subprocess.run(
+            cli_argv("client", f"127.0.0.1:{port}", "--ca", str(test_pki.ca), "--servername",
+                     "localhost", "--keylog", str(keys), "--resume", "--quiet"),
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        server.wait(5)
+    assert proc.returncode == 0 and "resumed: yes (ticket)" in proc.stdout, proc.stdout
+    oracle = subprocess.run(
+        [sys.executable, "-m", "tlsmodel", "oracle", "--keylog", str(keys),
+         "--tls-port", str(port), str(capture)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert oracle.returncode == 0, oracle.stdout + oracle.stderr
+    verdicts = [line.rsplit(": ", 1)[1] for line in oracle.stdout.splitlines()]
+    assert verdicts == ["conforms", "conforms"], oracle.stdout + oracle.stderr
