@@ -67,8 +67,8 @@ from tlsmodel.reference.record import (
     DEFAULT_MAX_HANDSHAKE,
     HandshakeReassembler,
     RecordReader,
-    encode_record,
     fragment_payload,
+    record_header,
 )
 from tlsmodel.reference.signatures import PrivateKey, PublicKey, sign, verify
 from tlsmodel.reference.suites import CipherKind, CipherSuite, KeyExchangeKind, suite_by_code
@@ -134,7 +134,7 @@ class Engine:
         self._events: deque[EngineEvent | TLSAlert] = deque()
         self._failed: TLSAlert | None = None
         self._handshake_out = bytearray()
-        self._out = bytearray()
+        self._out: list[bytes] = []  # record headers and bodies, joined once when taken
 
     # ----------------------------------------------------------------- derived state
 
@@ -204,7 +204,8 @@ class Engine:
 
     def _emit(self, content_type: int, plaintext: bytes) -> None:
         protected = self.write_protection.encrypt(content_type, self.record_version, plaintext)
-        self._out += encode_record(content_type, self.record_version, protected)
+        self._out.append(record_header(content_type, self.record_version, len(protected)))
+        self._out.append(protected)
 
     def send_handshake(self, msg: HandshakeMessage) -> bytes:
         """Queue one handshake message (consecutive ones share records up to 2^14 bytes)."""
@@ -245,7 +246,7 @@ class Engine:
 
     def data_to_send(self) -> bytes:
         self._flush_handshake()
-        out = bytes(self._out)
+        out = b"".join(self._out)
         self._out.clear()
         return out
 

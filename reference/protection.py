@@ -10,6 +10,7 @@ decryption_failed precisely so that padding errors and MAC errors look the same 
 from __future__ import annotations
 
 import os
+import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import constant_time, hmac
@@ -31,15 +32,13 @@ def _check_plaintext_length(plaintext: bytes) -> bytes:
     return plaintext
 
 
+_PSEUDO_HEADER = struct.Struct(">QBHH")
+
+
 def _header(seq: int, content_type: int, version: int, length: int) -> bytes:
     """``seq_num + type + version + length``: the MAC input prefix (RFC 5246 §6.2.3.1) and the
     AEAD additional_data (§6.2.3.3) alike."""
-    return (
-        seq.to_bytes(8, "big")
-        + content_type.to_bytes(1, "big")
-        + version.to_bytes(2, "big")
-        + length.to_bytes(2, "big")
-    )
+    return _PSEUDO_HEADER.pack(seq, content_type, version, length)
 
 
 class RecordProtection:
@@ -106,7 +105,7 @@ class AEADProtection(RecordProtection):
         if len(fragment) < explicit_length + 16:
             raise _bad_mac(f"AEAD record of {len(fragment)} bytes is shorter than nonce + tag")
         explicit = fragment[:explicit_length]
-        ciphertext = fragment[explicit_length:]
+        ciphertext = memoryview(fragment)[explicit_length:]  # no copy of the record body
         aad = _header(seq, content_type, version, len(ciphertext) - 16)
         try:
             plaintext = self._aead.decrypt(self._nonce(seq, explicit), ciphertext, aad)

@@ -14,11 +14,11 @@ Three separate jobs, each bounded so that a peer cannot make us buffer without l
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from tlsmodel.reference.alerts import AlertDescription, TLSAlert, decode_error
 from tlsmodel.reference.codec import ContentType
-from tlsmodel.reference.wire import uint
 
 MAX_FRAGMENT = 2**14  # TLSPlaintext.length ceiling, RFC 5246 §6.2.1
 MAX_CIPHERTEXT = 2**14 + 2048  # TLSCiphertext.length ceiling, RFC 5246 §6.2.3
@@ -36,9 +36,17 @@ class Record:
     fragment: bytes
 
 
+_HEADER = struct.Struct(">BHH")  # RFC 5246 §6.2.1: type, ProtocolVersion, uint16 length
+
+
+def record_header(content_type: int, version: int, length: int) -> bytes:
+    """The 5-byte record header. No length check: deviant records must be sendable."""
+    return _HEADER.pack(content_type, version, length)
+
+
 def encode_record(content_type: int, version: int, fragment: bytes) -> bytes:
-    """RFC 5246 §6.2.1 header + fragment. No length check: deviant records must be sendable."""
-    return uint(content_type, 1) + uint(version, 2) + uint(len(fragment), 2) + fragment
+    """RFC 5246 §6.2.1 header + fragment."""
+    return record_header(content_type, version, len(fragment)) + fragment
 
 
 def fragment_payload(data: bytes, size: int = MAX_FRAGMENT) -> list[bytes]:
@@ -50,20 +58,29 @@ def fragment_payload(data: bytes, size: int = MAX_FRAGMENT) -> list[bytes]:
 
 
 class RecordReader:
-    """Incremental record parser: ``feed`` bytes, take complete records with ``next_record``."""
+    """Incremental record parser: ``feed`` bytes, take complete records with ``next_record``.
 
-    __slots__ = ("_buffer", "_max")
+    The buffer is consumed through a read offset and only the unread tail is ever copied (once
+    per ``feed``), so reading many records out of one large read costs linear time.
+    """
+
+    __slots__ = ("_buffer", "_max", "_pos")
 
     def __init__(self, max_ciphertext: int = MAX_CIPHERTEXT) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
+        self._pos = 0
         self._max = max_ciphertext
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if self._pos >= len(self._buffer):
+            self._buffer = bytes(data)
+        else:
+            self._buffer = self._buffer[self._pos :] + data
+        self._pos = 0
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) - self._pos
 
     def next_record(self) -> Record | None:
         """The next complete record, or None if more bytes are needed.
@@ -72,22 +89,21 @@ class RecordReader:
         an unexpected_message alert." Only major version 3 is TLS; anything else is not a
         record we can read (§E.1 — the exact minor version is negotiation, left to the caller).
         """
-        if len(self._buffer) < HEADER_LENGTH:
+        buf, pos = self._buffer, self._pos
+        if len(buf) - pos < HEADER_LENGTH:
             return None
-        content_type = self._buffer[0]
-        version = int.from_bytes(self._buffer[1:3], "big")
-        length = int.from_bytes(self._buffer[3:5], "big")
+        content_type, version, length = _HEADER.unpack_from(buf, pos)
         if content_type not in ContentType._value2member_map_:
             raise TLSAlert(AlertDescription.unexpected_message, f"record type {content_type}")
         if version >> 8 != 3:
             raise TLSAlert(AlertDescription.protocol_version, f"record version {version:#06x}")
         if length > self._max:
             raise TLSAlert(AlertDescription.record_overflow, f"record length {length}")
-        if len(self._buffer) < HEADER_LENGTH + length:
+        end = pos + HEADER_LENGTH + length
+        if len(buf) < end:
             return None
-        fragment = bytes(self._buffer[HEADER_LENGTH : HEADER_LENGTH + length])
-        del self._buffer[: HEADER_LENGTH + length]
-        return Record(content_type, version, fragment)
+        self._pos = end
+        return Record(content_type, version, buf[pos + HEADER_LENGTH : end])
 
 
 @dataclass(frozen=True, slots=True)
