@@ -15,6 +15,11 @@ position k-1" is "no row is enabled there"); the rules side is ``rules.RuleSyste
 cut at each position. A counterexample is re-checked before it is reported: on the concrete
 machine (``machine.step``, every run kept) and on the rules over concrete positions
 (``rules.broken_rules``), which also names the rules it breaks.
+
+Equal prefixes are not all: at each depth the check also asks for a prefix both accept that only
+one side lets end there (the tables' ``accepting`` against ``rules.legal_end``). And
+``prove_equivalence`` decides both questions for every length at once, as Horn clauses over a
+tables configuration and the rules' notions (z3 Spacer; tens of seconds, so not the default).
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import z3
-from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, machine_for
+from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, accepting, machine_for
 from tlsmodel.model.tables import TLS12, Model
 from tlsmodel.proofs.encoding import decode_symbol, encoding_for, new_config, new_symbol
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
-from tlsmodel.proofs.rules import RULES, Rule, broken_rules, rule_names, rule_system
+from tlsmodel.proofs.rules import (
+    RULES,
+    Rule,
+    broken_rules,
+    ends_legally,
+    rule_names,
+    rule_system,
+)
 
 NAME = "declarative-equivalence"
 CHC_METHOD = "equivalence (CHC, z3 Spacer), all lengths"
@@ -51,7 +63,8 @@ __all__ = [
 class EquivalenceResult(Result):
     """A ``Result`` (one row of ``tlsmodel check``) with what the equivalence check adds.
 
-    ``per_depth[k-1]`` is the solver time for traces of length k. On a difference:
+    ``per_depth[k-1]`` is the solver time for traces of length k (both questions: a message
+    only one side accepts, and a prefix only one side lets end there). On a difference:
     ``counterexample`` is the shortest differing trace, ``accepted_by`` the side that accepts it
     ("tables" or "declarative"), ``broken_rules`` the rules its last position breaks (when the
     tables accept it) and ``trace`` the tables' configurations as far as they accept.
@@ -99,14 +112,22 @@ def check_equivalence(
         )
         t0 = time.perf_counter()
         answer = solver.check(differs)
-        per_depth.append(time.perf_counter() - t0)
         if answer == z3.sat:
+            per_depth.append(time.perf_counter() - t0)
             return _difference(model, un, solver.model(), k, per_depth, start)
+        if answer == z3.unsat:
+            solver.add(un.step(last), ok, un.history_step(last))
+            ends_differ = z3.Bool(f"eq.ends{k}")
+            solver.add(z3.Implies(ends_differ, z3.Xor(un.accepting(k), un.may_end(k))))
+            answer = solver.check(ends_differ)
+            per_depth.append(time.perf_counter() - t0)
+            if answer == z3.sat:
+                return _end_difference(model, un, solver.model(), k, per_depth, start)
         if answer != z3.unsat:
+            per_depth.append(time.perf_counter() - t0)
             return _result(UNKNOWN, depth, per_depth, start, detail=f"solver: {answer} at {k}")
         if on_depth is not None:
             on_depth(k, per_depth[-1])
-        solver.add(un.step(last), ok, un.history_step(last))
     if solver.check() != z3.sat:
         return _result(
             UNKNOWN,
@@ -132,8 +153,10 @@ def equivalence_clauses(model: Model = TLS12, rules: Sequence[Rule] = RULES) -> 
         Inv(c0, h0)            ⇐ c0 initial, h0 the notions of the empty trace
         Inv(c', h')            ⇐ Inv(c, h) ∧ T(c, s, c') ∧ ok(h, s) ∧ h' = next(h, s)
         false                  ⇐ Inv(c, h) ∧ enabled(c, s) ≠ ok(h, s)
+        false                  ⇐ Inv(c, h) ∧ accepting(c) ≠ may_end(h)
 
-    (a prefix both accept, then a message only one side accepts).
+    (a prefix both accept, then a message only one side accepts — or a prefix both accept
+    that only one side lets end there).
     """
     enc = encoding_for(model)
     c, s, n, trans = enc.relation()
@@ -153,6 +176,13 @@ def equivalence_clauses(model: Model = TLS12, rules: Sequence[Rule] = RULES) -> 
             state + s.terms(),
             z3.Implies(
                 z3.And(inv(*state), system.domains(s), z3.Xor(enc.enabled(c, s), ok)),
+                z3.BoolVal(False),
+            ),
+        ),
+        z3.ForAll(
+            state,
+            z3.Implies(
+                z3.And(inv(*state), z3.Xor(enc.accepting(c), system.may_end(h))),
                 z3.BoolVal(False),
             ),
         ),
@@ -241,6 +271,12 @@ class _Unrolling:
     def step(self, i: int) -> z3.BoolRef:
         return self.enc.transition_at(self.configs[i], self.symbols[i], self.configs[i + 1])
 
+    def accepting(self, i: int) -> z3.BoolRef:
+        return self.enc.accepting(self.configs[i])
+
+    def may_end(self, i: int) -> z3.BoolRef:
+        return self.system.may_end(self.history[i])
+
     def rules_ok(self, i: int) -> z3.BoolRef:
         return self.system.ok(self.history[i], self.symbols[i])
 
@@ -296,6 +332,54 @@ def _difference(
         accepted_by=side,
         broken_rules=broken,
     )
+
+
+def _end_difference(
+    model: Model,
+    un: _Unrolling,
+    found: z3.ModelRef,
+    k: int,
+    per_depth: list[float],
+    start: float,
+) -> EquivalenceResult:
+    """Both sides accept the first k positions, but only one lets the trace stop there."""
+    symbols = tuple(decode_symbol(found, un.symbols[i]) for i in range(k))
+    tables_end = z3.is_true(found.eval(un.accepting(k), model_completion=True))
+    rules_end = ends_legally(symbols)
+    if not machine_accepts(model, symbols) or broken_rules(symbols, un.system.rules):
+        rules_end = tables_end  # the prefix itself is not shared: report as a z3 mismatch
+    if machine_complete(model, symbols) != tables_end or rules_end == tables_end:
+        return _result(
+            UNKNOWN,
+            k,
+            per_depth,
+            start,
+            detail="z3 and the concrete re-check disagree on the end of " + repr(symbols),
+        )
+    side = TABLES if tables_end else DECLARATIVE
+    return EquivalenceResult(
+        NAME,
+        RFC,
+        _method(k),
+        VIOLATED,
+        time.perf_counter() - start,
+        depth=k,
+        trace=un.trace(found, k),
+        detail=f"only the {side} let this trace of length {k} end here (legal end)",
+        per_depth=tuple(per_depth),
+        counterexample=symbols,
+        accepted_by=side,
+        broken_rules=() if tables_end else ("legal-end",),
+    )
+
+
+def machine_complete(model: Model, symbols: tuple[Symbol, ...]) -> bool:
+    """Whether some run of the concrete machine reads ``symbols`` into an accepting config."""
+    machine = machine_for(model)
+    configs: set[Config] = {INITIAL_CONFIG}
+    for symbol in symbols:
+        configs = {succ for c in configs for _, succ in machine.step(c, symbol)}
+    return any(accepting(c) for c in configs)
 
 
 def machine_accepts(model: Model, symbols: tuple[Symbol, ...]) -> bool:

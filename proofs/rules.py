@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import z3
-from tlsmodel.model.alphabet import SERVER
+from tlsmodel.model.alphabet import CLIENT, SERVER
 from tlsmodel.model.machine import SYMBOL_ATTRIBUTES, Symbol
 from tlsmodel.model.tables import BOOL
 from tlsmodel.proofs import conditions as c
@@ -318,6 +318,24 @@ def legal_prefix(pos: Positions, rules: Sequence[Rule] = RULES) -> z3.BoolRef:
     return z3.And([rule.constraint(pos) for rule in rules])
 
 
+def legal_end(pos: Positions, i: int) -> z3.BoolRef:
+    """A legal prefix of length i is also a complete trace: it may stop at i.
+
+    Issue 2's verdict "conforms": completed, or ended legally by an alert. Completed: a
+    handshake has completed and none is being negotiated (RFC 5246 §7.3: "At this point, the
+    handshake is complete, and the client and server may begin to exchange application layer
+    data"). Ended by an alert: a fatal alert (§7.2.2 "both parties immediately close the
+    connection") or a close_notify from either side (§7.2.1 "It is not required for the
+    initiator of the close to wait for the responding close_notify alert").
+    """
+    return z3.Or(
+        pos.established(i),
+        pos.fatal_before(i),
+        pos.closed_by(i, CLIENT),
+        pos.closed_by(i, SERVER),
+    )
+
+
 def broken_rules(symbols: Sequence[Symbol], rules: Sequence[Rule] = RULES) -> list[tuple[int, str]]:
     """The (position, rule name) pairs a concrete trace of machine symbols breaks.
 
@@ -332,6 +350,12 @@ def broken_rules(symbols: Sequence[Symbol], rules: Sequence[Rule] = RULES) -> li
         for rule in rules
         if not z3.is_true(z3.simplify(rule.at(pos, i)))
     ]
+
+
+def ends_legally(symbols: Sequence[Symbol]) -> bool:
+    """Whether a concrete trace (a legal prefix) may stop where it does (``legal_end``)."""
+    pos = Positions([_constant(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
+    return z3.is_true(z3.simplify(legal_end(pos, len(symbols))))
 
 
 def _constant(symbol: Symbol) -> Sym:
@@ -367,6 +391,7 @@ class RuleSystem:
     next: dict[str, z3.ExprRef]
     ok_at: z3.BoolRef
     domains_at: z3.BoolRef
+    end_at: z3.BoolRef
 
     def fresh(self, prefix: str) -> dict[str, z3.ExprRef]:
         """New constants for the notions, named ``{prefix}.h.<notion>``."""
@@ -390,6 +415,10 @@ class RuleSystem:
         pairs = self._pairs(h, sym)
         return z3.And([h2[n] == z3.substitute(self.next[n], *pairs) for n in self.history])
 
+    def may_end(self, h: dict[str, z3.ExprRef]) -> z3.BoolRef:
+        """A trace whose notions are ``h`` may stop here (``legal_end``)."""
+        return z3.substitute(self.end_at, *[(self.history[n], h[n]) for n in self.history])
+
     def domains(self, sym: Sym) -> z3.BoolRef:
         """``sym`` holds values of the alphabet's domains."""
         return z3.substitute(self.domains_at, *zip(self.symbol.terms(), sym.terms(), strict=True))
@@ -405,8 +434,9 @@ def rule_system(rules: tuple[Rule, ...] = RULES) -> RuleSystem:
         sym = new_symbol("rs")
         pos = Positions([sym], symbolic_start=True)
         ok = position_ok(pos, 0, rules)
+        end = legal_end(pos, 0)
         nxt = pos.next_history()
         found = _SYSTEMS[rules] = RuleSystem(
-            rules, sym, pos.history(), pos.initial_history(), nxt, ok, pos.domains()
+            rules, sym, pos.history(), pos.initial_history(), nxt, ok, pos.domains(), end
         )
     return found

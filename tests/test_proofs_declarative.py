@@ -22,7 +22,7 @@ from tlsmodel.proofs.declarative import (
 )
 from tlsmodel.proofs.disputed import AS_TABLES_READ
 from tlsmodel.proofs.results import PROVED, VIOLATED
-from tlsmodel.proofs.rules import RULES, broken_rules, rule_names
+from tlsmodel.proofs.rules import RULES, broken_rules, ends_legally, rule_names
 
 F, T = False, True
 C, S = "client", "server"
@@ -285,6 +285,22 @@ MUTANTS = {
         ROWS + (Row("HELLO_DONE", C, "ChangeCipherSpec", (), "CLIENT_CCS", (), "mutant"),),
     ),
 }
+
+
+def test_a_mutant_that_never_completes_differs_on_the_legal_end() -> None:
+    rows = _replace(
+        lambda r: r.state == "SERVER_CCS" and r.message == "Finished", target="SERVER_CCS"
+    )
+    result = check_equivalence(_mutant("finished-not-final", rows), depth=8, rules=AS_TABLES_READ)
+    assert result.verdict == VIOLATED and result.broken_rules == ("legal-end",)
+    assert result.counterexample[-1] == FIN_S and ends_legally(result.counterexample)
+
+
+def test_legal_end() -> None:
+    assert ends_legally(RSA_FULL) and ends_legally(FIGURE_2) and ends_legally(LEGAL["fatal"])
+    assert ends_legally(LEGAL["close"]) and ends_legally(LEGAL["renegotiation-refused"])
+    assert not ends_legally(RSA_FULL[:-1]) and not ends_legally(RSA_FULL + [CH])
+    assert not ends_legally(FIGURE_2[:-2])
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
