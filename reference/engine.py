@@ -222,19 +222,24 @@ class Engine:
 
     def send_change_cipher_spec(self, *, activate: bool = True) -> None:
         """Send CCS (RFC 5246 §7.1) and, unless told not to, switch the write side to the
-        pending keys — records after this one are protected with them."""
+        pending keys — records after this one are protected with them. The keys are derived
+        first, so an EngineError (no suite or master secret yet) leaves nothing half sent."""
+        pending = self._new_protection(for_writing=True) if activate else None
         self._flush_handshake()
         self._emit(ContentType.change_cipher_spec, encode_ccs())
-        if activate:
-            self.write_protection = self._new_protection(for_writing=True)
+        if pending is not None:
+            self.write_protection = pending
 
     def send_alert(
         self, description: AlertDescription, level: AlertLevel = AlertLevel.fatal
     ) -> None:
+        """An alert record (RFC 5246 §7.2); the engine does not close anything by itself."""
         self._flush_handshake()
         self._emit(ContentType.alert, encode_alert(Alert(level, description)))
 
     def send_application_data(self, data: bytes) -> None:
+        """Application data in records of at most 2^14 bytes, at any point of the path (empty
+        data gives one zero-length record, which RFC 5246 §6.2.1 allows)."""
         self._flush_handshake()
         for piece in fragment_payload(data):
             self._emit(ContentType.application_data, piece)
@@ -245,6 +250,7 @@ class Engine:
         self._emit(content_type, payload)
 
     def data_to_send(self) -> bytes:
+        """Everything queued so far, as wire bytes (pending handshake messages included)."""
         self._flush_handshake()
         out = b"".join(self._out)
         self._out.clear()
@@ -253,6 +259,7 @@ class Engine:
     # ----------------------------------------------------------------- receiving
 
     def receive_data(self, data: bytes) -> None:
+        """Buffer bytes from the peer; nothing is decoded until ``next_event()``."""
         self._reader.feed(data)
 
     def next_event(self) -> EngineEvent | None:

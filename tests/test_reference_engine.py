@@ -36,6 +36,7 @@ from tlsmodel.reference.engine import (
     ApplicationDataReceived,
     ChangeCipherSpecReceived,
     Engine,
+    EngineError,
     EngineEvent,
     HandshakeReceived,
     Role,
@@ -327,3 +328,16 @@ def test_engine_client_against_gnutls(
     run = peers.gnutls_session(tmp_path, server, [*client, name, str(peers.GNUTLS_PORT)])
     assert run.client_rc == 0, run.log + run.client_out + run.server_out
     assert run.client_out.strip() == f"OK ems=True etm={not suite.is_aead}", run.client_out
+
+
+def test_engine_refuses_keys_it_cannot_derive() -> None:
+    """Caller misuse is EngineError, and a refused CCS is not half sent."""
+    engine = Engine(Role.CLIENT)
+    with pytest.raises(EngineError):
+        engine.send_change_cipher_spec()
+    assert engine.data_to_send() == b""
+    with pytest.raises(EngineError):
+        engine.activate_read_keys()
+    engine.send_change_cipher_spec(activate=False)
+    assert engine.data_to_send() == b"\x14\x03\x03\x00\x01\x01"
+    assert engine.keylog_line() is None and not engine.verify_finished(Finished(bytes(12)))
