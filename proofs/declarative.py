@@ -54,6 +54,7 @@ __all__ = [
     "check_equivalence",
     "equivalence_queries",
     "machine_accepts",
+    "machine_complete",
     "prove_equivalence",
     "rule_names",
 ]

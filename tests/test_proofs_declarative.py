@@ -18,6 +18,7 @@ from tlsmodel.proofs.declarative import (
     check_equivalence,
     equivalence_queries,
     machine_accepts,
+    machine_complete,
     prove_equivalence,
 )
 from tlsmodel.proofs.disputed import AS_TABLES_READ
@@ -312,3 +313,16 @@ def test_mutant_tables_differ_from_the_rules(name: str) -> None:
     # The counterexample is the mutation's doing: the real tables judge it the other way.
     assert machine_accepts(mutant, symbols) == (result.accepted_by == TABLES)
     assert machine_accepts(mutant, symbols) != machine_accepts(TLS12, symbols)
+
+
+def test_every_mutant_of_the_proofs_helper_differs_from_the_rules() -> None:
+    """The equivalence check alone tells each named state-machine bug apart (proofs/mutants)."""
+    mutants = pytest.importorskip("tlsmodel.proofs.mutants")
+    for mutant in mutants.MUTANTS:
+        result = check_equivalence(mutant.model, depth=10, rules=AS_TABLES_READ)
+        assert result.verdict == VIOLATED, mutant.name
+        trace = result.counterexample
+        assert (machine_accepts(mutant.model, trace), machine_complete(mutant.model, trace)) != (
+            machine_accepts(TLS12, trace),
+            machine_complete(TLS12, trace),
+        ), mutant.name
