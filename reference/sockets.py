@@ -106,12 +106,15 @@ class TLSSocket:
         assert isinstance(event, ApplicationData)
         return event.data
 
-    def close(self) -> None:
-        """Send close_notify, wait briefly for the peer's, and close the socket."""
+    def close(self, linger: float = 1.0) -> None:
+        """Send close_notify, wait up to ``linger`` seconds for the peer's (RFC 5246 §7.2.1
+        lets the closer go without it; some peers never answer), and close the socket."""
         try:
             if not self.connection.closed:
                 self.connection.close()
                 self.flush()
+                timeout = self.sock.gettimeout()
+                self.sock.settimeout(linger if timeout is None else min(timeout, linger))
                 while not self._eof:
                     if isinstance(self.next_event(), PeerClosed | Failed):
                         break
