@@ -90,6 +90,7 @@ class ClientConnection(Connection):
         if config.anchors is not None and not config.server_name:
             raise ValueError("verifying the server needs config.server_name")
         super().__init__(config.faults)
+        self._chain: tuple[bytes, ...] = ()
         self._config = config
         self._offer = session if session is not None and self._can_offer(session) else None
         self._secure = False  # RFC 5746: the server acknowledged renegotiation_info
@@ -125,6 +126,9 @@ class ClientConnection(Connection):
         self._suite: CipherSuite | None = None
         self._resumed = False
         self._server_exts: frozenset[int] = frozenset()
+        # A renegotiation must not switch server identity (the triple-handshake attack
+        # swapped certificates under an unchanged connection): remember the current one.
+        self._identity = self._chain[0] if self._established and self._chain else None
         self._chain: tuple[bytes, ...] = ()
         self._peer_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | None = None
         self._rsa_override: rsa.RSAPublicKey | None = None
@@ -239,7 +243,7 @@ class ClientConnection(Connection):
         assert self._suite is not None
         if not msg.certificate_list:
             raise TLSAlert(AlertDescription.bad_certificate, "server sent no certificate")
-        if self._established and self._chain and msg.certificate_list[0] != self._chain[0]:
+        if self._identity is not None and msg.certificate_list[0] != self._identity:
             raise TLSAlert(AlertDescription.bad_certificate, "server certificate changed")
         try:
             if self._config.anchors is not None:

@@ -317,3 +317,14 @@ def test_log_stays_bounded_under_bulk_data(test_pki, server_config) -> None:
     assert [m.type for m in server.log[before:]] == ["ApplicationData"] * 3
     assert [m.sender for m in server.log[before:]] == ["client", "server", "client"]
     assert sum(len(e.data) for e in drain(server)) == 50 * 20000 + 1
+
+
+def test_renegotiation_must_keep_the_server_certificate(test_pki, server_config) -> None:
+    client, server, cev, _ = handshake(client_config(test_pki), server_config)
+    assert first(cev, ev.HandshakeComplete).cipher_suite.startswith("TLS_ECDHE_ECDSA")
+    # The same server now only has its RSA certificate: a renegotiation would switch identity.
+    server._config = replace(server_config, credentials=(credential(test_pki.server_rsa),))
+    client.renegotiate()
+    pump(client, server)
+    failed = first(drain(client), ev.Failed)
+    assert (failed.description, failed.reason) == ("bad_certificate", "server certificate changed")
