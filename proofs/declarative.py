@@ -93,16 +93,24 @@ def check_equivalence(
 
     ``rules`` is the rule set to compare with (all of ``RULES`` unless a caller investigates a
     known disagreement by reading a rule differently). ``on_depth(k, seconds)`` is called after
-    each depth that holds (progress for long runs).
+    each depth that holds (progress for long runs). ``timeout_ms`` bounds the whole call; running
+    out is ``unknown``.
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
     start = time.perf_counter()
     un = _Unrolling(model, rules, depth)
     solver = z3.SolverFor("QF_FD")
-    if timeout_ms is not None:
-        solver.set("timeout", timeout_ms)
     solver.add(un.start())
+
+    def check(*assumptions: z3.BoolRef) -> z3.CheckSatResult:
+        if timeout_ms is not None:
+            left = timeout_ms - int(1000 * (time.perf_counter() - start))
+            if left <= 0:
+                return z3.unknown
+            solver.set("timeout", left)
+        return solver.check(*assumptions)
+
     per_depth: list[float] = []
     for k in range(1, depth + 1):
         last = k - 1
@@ -112,7 +120,7 @@ def check_equivalence(
             z3.Implies(differs, z3.Or(z3.And(tables_ok, z3.Not(ok)), z3.And(ok, z3.Not(tables_ok))))
         )
         t0 = time.perf_counter()
-        answer = solver.check(differs)
+        answer = check(differs)
         if answer == z3.sat:
             per_depth.append(time.perf_counter() - t0)
             return _difference(model, un, solver.model(), k, per_depth, start)
@@ -120,7 +128,7 @@ def check_equivalence(
             solver.add(un.step(last), ok, un.history_step(last))
             ends_differ = z3.Bool(f"eq.ends{k}")
             solver.add(z3.Implies(ends_differ, z3.Xor(un.accepting(k), un.may_end(k))))
-            answer = solver.check(ends_differ)
+            answer = check(ends_differ)
             per_depth.append(time.perf_counter() - t0)
             if answer == z3.sat:
                 return _end_difference(model, un, solver.model(), k, per_depth, start)
@@ -129,7 +137,7 @@ def check_equivalence(
             return _result(UNKNOWN, depth, per_depth, start, detail=f"solver: {answer} at {k}")
         if on_depth is not None:
             on_depth(k, per_depth[-1])
-    if solver.check() != z3.sat:
+    if check() != z3.sat:
         return _result(
             UNKNOWN,
             depth,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+import z3
 from tlsmodel.model.tables import ROWS, STATES, TLS12, Model, Row
 from tlsmodel.proofs.declarative import (
     TABLES,
@@ -22,8 +23,9 @@ from tlsmodel.proofs.declarative import (
     prove_equivalence,
 )
 from tlsmodel.proofs.disputed import AS_TABLES_READ
-from tlsmodel.proofs.results import PROVED, VIOLATED
-from tlsmodel.proofs.rules import RULES, broken_rules, ends_legally, rule_names
+from tlsmodel.proofs.positions import Positions
+from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED
+from tlsmodel.proofs.rules import RULES, broken_rules, ends_legally, legal_prefix, rule_names
 
 F, T = False, True
 C, S = "client", "server"
@@ -326,3 +328,17 @@ def test_every_mutant_of_the_proofs_helper_differs_from_the_rules() -> None:
             machine_accepts(TLS12, trace),
             machine_complete(TLS12, trace),
         ), mutant.name
+
+
+def test_running_out_of_time_is_unknown_not_a_pass() -> None:
+    result = check_equivalence(TLS12, depth=20, timeout_ms=1, rules=AS_TABLES_READ)
+    assert result.verdict == UNKNOWN and not result.holds
+
+
+def test_legal_prefix_over_symbolic_positions() -> None:
+    pos = Positions.fresh(4, prefix="lp")
+    solver = z3.Solver()
+    solver.add(pos.domains(), legal_prefix(pos), pos.length == 4)
+    assert solver.check() == z3.sat  # some legal prefix of length 4 exists
+    solver.add(pos.is_(0, "ApplicationData"))
+    assert solver.check() == z3.unsat  # none starts with application data
