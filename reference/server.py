@@ -196,6 +196,7 @@ class ServerConnection(Connection):
         by_ticket = session.ticket is not None
         self._promise_ticket = by_ticket and renew
         exts = self._common_extensions(msg, ticket=self._promise_ticket, status=False)
+        self._cached_id = session.session_id  # empty for a ticket: nothing cached to forget
         self._send_server_hello(msg.session_id, exts, resumed=True)
         self._engine.set_master_secret(session.master_secret)
         if self._promise_ticket:
@@ -217,6 +218,7 @@ class ServerConnection(Connection):
         if cfg.encrypt_then_mac and not suite.is_aead and _has(msg, EncryptThenMac):
             exts.append(EncryptThenMac())
         session_id = os.urandom(32) if cfg.session_cache is not None else b""
+        self._cached_id = session_id
         self._send_server_hello(session_id, exts, resumed=False)
         self._send(Certificate(credential.chain_der))
         if status:
@@ -304,7 +306,6 @@ class ServerConnection(Connection):
 
     def _send_server_hello(self, session_id: bytes, exts: list[Extension], resumed: bool) -> None:
         assert self._suite is not None
-        self._cached_id = session_id if not resumed else self._cached_id
         hello = ServerHello(
             version=TLS1_2,
             random=os.urandom(32),

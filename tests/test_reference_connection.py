@@ -328,3 +328,15 @@ def test_renegotiation_must_keep_the_server_certificate(test_pki, server_config)
     pump(client, server)
     failed = first(drain(client), ev.Failed)
     assert (failed.description, failed.reason) == ("bad_certificate", "server certificate changed")
+
+
+def test_fatal_alert_on_a_resumed_connection_forgets_the_session(test_pki, server_config):
+    cache = SessionCache()
+    cfg = replace(server_config, ticket_keys=None, session_cache=cache)
+    _, _, cev, _ = handshake(client_config(test_pki), cfg)
+    session = first(cev, ev.HandshakeComplete).session
+    client, server, cev, _ = handshake(client_config(test_pki), cfg, session)
+    assert first(cev, ev.HandshakeComplete).resumed and len(cache) == 1
+    client.receive_data(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+    pump(client, server)
+    assert len(cache) == 0
