@@ -194,7 +194,10 @@ class ClientConnection(Connection):
         return self._state is State.WAIT_FINISHED
 
     def _on_renegotiation_declined(self) -> None:
-        self._state = State.ESTABLISHED
+        self._state = State.ESTABLISHED  # the current session simply goes on
+
+    def _on_failure(self) -> None:
+        """Nothing to forget: a client's sessions live with its caller."""
 
     # --- handlers --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ events; ``data_to_send`` hands out what the engine queued.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
@@ -46,7 +47,7 @@ def unexpected(what: str, state: Enum) -> TLSAlert:
     return TLSAlert(AlertDescription.unexpected_message, f"{what} in state {state.name}")
 
 
-class Connection:
+class Connection(ABC):
     """What both roles share: input dispatch, alerts, application data, close_notify, the log."""
 
     role: ClassVar[str]
@@ -70,24 +71,27 @@ class Connection:
 
     # --- what a role defines ---------------------------------------------------------------
 
+    @abstractmethod
     def _initial_state(self) -> Enum:
-        raise NotImplementedError
+        """The state before the first message."""
 
+    @abstractmethod
     def _skip(self, state: Enum) -> Enum:
         """The state after an optional ``state`` whose message did not come."""
-        raise NotImplementedError
 
     def _optional(self, state: Enum) -> bool:
         """Whether the message of ``state`` may be omitted (faults may widen this)."""
         return state in self._OPTIONAL
 
+    @abstractmethod
     def _reading_finished(self) -> bool:
         """True between the peer's ChangeCipherSpec and its Finished."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _on_renegotiation_declined(self) -> None:
         """A warning no_renegotiation answered our request to renegotiate."""
 
+    @abstractmethod
     def _on_failure(self) -> None:
         """The connection died; e.g. the server forgets the session (§7.2)."""
 

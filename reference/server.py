@@ -126,6 +126,10 @@ class ServerConnection(Connection):
     def _reading_finished(self) -> bool:
         return self._state is State.WAIT_FINISHED
 
+    def _on_renegotiation_declined(self) -> None:
+        """The client declined our HelloRequest; we stay established (§7.4.1.1 leaves the
+        choice to it)."""
+
     def _on_failure(self) -> None:
         # RFC 5246 §7.2: a session whose connection ends in a fatal alert is not resumable.
         if self._cached_id and self._config.session_cache is not None:
