@@ -343,7 +343,7 @@ def broken_rules(symbols: Sequence[Symbol], rules: Sequence[Rule] = RULES) -> li
     rule simplifies to true or false. Attributes a message does not have are read as the first
     value of their domain (no rule reads them).
     """
-    pos = Positions([_constant(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
+    pos = Positions([constant_symbol(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
     return [
         (i, rule.name)
         for i in range(len(symbols))
@@ -354,11 +354,12 @@ def broken_rules(symbols: Sequence[Symbol], rules: Sequence[Rule] = RULES) -> li
 
 def ends_legally(symbols: Sequence[Symbol]) -> bool:
     """Whether a concrete trace (a legal prefix) may stop where it does (``legal_end``)."""
-    pos = Positions([_constant(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
+    pos = Positions([constant_symbol(symbol) for symbol in symbols], z3.IntVal(len(symbols)))
     return z3.is_true(z3.simplify(legal_end(pos, len(symbols))))
 
 
-def _constant(symbol: Symbol) -> Sym:
+def constant_symbol(symbol: Symbol) -> Sym:
+    """A machine symbol as z3 constants (absent attributes: the first value of the domain)."""
     sender, message, *values = symbol
     names = [a for a, _ in SYMBOL_ATTRIBUTES.get(str(message), ())]
     given = dict(zip(names, values, strict=True))

@@ -25,7 +25,16 @@ from tlsmodel.proofs.declarative import (
 from tlsmodel.proofs.disputed import AS_TABLES_READ
 from tlsmodel.proofs.positions import Positions
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED
-from tlsmodel.proofs.rules import RULES, broken_rules, ends_legally, legal_prefix, rule_names
+from tlsmodel.proofs.rules import (
+    RULES,
+    broken_rules,
+    constant_symbol,
+    ends_legally,
+    legal_prefix,
+    position_ok,
+    rule_names,
+    rule_system,
+)
 
 F, T = False, True
 C, S = "client", "server"
@@ -342,3 +351,21 @@ def test_legal_prefix_over_symbolic_positions() -> None:
     assert solver.check() == z3.sat  # some legal prefix of length 4 exists
     solver.add(pos.is_(0, "ApplicationData"))
     assert solver.check() == z3.unsat  # none starts with application data
+
+
+@pytest.mark.parametrize("name", ["figure-1-all-optional", "renegotiation-refused"])
+def test_the_rule_system_is_the_rules_cut_at_each_position(name: str) -> None:
+    """The transition-system form (used by both checks) agrees with the rules over positions."""
+    system = rule_system()
+    trace = LEGAL[name]
+    h = dict(system.initial)
+    for cut, symbol in enumerate(trace):
+        for last in [symbol, APP_C, CCS_S, alert(C, "warning", "no_renegotiation")]:
+            symbols = [*trace[:cut], last]
+            by_system = z3.simplify(system.ok(h, constant_symbol(last)))
+            pos = Positions([constant_symbol(x) for x in symbols])
+            by_positions = z3.simplify(position_ok(pos, cut))
+            assert z3.is_true(by_system) == z3.is_true(by_positions), symbols
+        pairs = [(system.history[n], h[n]) for n in h]
+        pairs += list(zip(system.symbol.terms(), constant_symbol(symbol).terms(), strict=True))
+        h = {n: z3.simplify(z3.substitute(system.next[n], *pairs)) for n in h}
