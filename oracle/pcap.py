@@ -18,6 +18,7 @@ data never replaces TLS's labels with, say, HTTP's — and tshark does less work
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -130,16 +131,28 @@ def _label_kind(label: str) -> int:
     return _IGNORED if label.startswith(_IGNORED_PREFIXES) else _HANDSHAKE
 
 
-def _events(values: list[str], types: list[int], alerts: int) -> tuple[list[int], bool]:
+@functools.lru_cache(maxsize=4096)
+def _label_kinds(info: str) -> tuple[int, ...]:
+    """The kinds an Info column lists (cached: a capture repeats a few dozen distinct ones)."""
+    labels = [m.group(1).strip() for m in _LABEL_RE.finditer(info)]
+    return tuple(_label_kind(label) for label in labels if label and not label.startswith("["))
+
+
+@functools.lru_cache(maxsize=4096)
+def _codes(text: str) -> tuple[int, ...]:
+    """Record or handshake type lists, cached: they repeat from connection to connection."""
+    return tuple(_ints(text))
+
+
+def _events(values: list[str], types: Sequence[int], alerts: int) -> tuple[tuple[int, ...], bool]:
     """The frame's messages in wire order as kinds, and whether the Info labels were usable.
 
     Info is trusted when it accounts for every record type tshark reports; a protocol above TLS
     that rewrote the column (HTTP does, whatever is disabled) fails that test, and the order is
     then rebuilt from the records alone: each handshake record carries the typed messages (all
     on the first one) or, with none, is an encrypted one."""
-    labels = [m.group(1).strip() for m in _LABEL_RE.finditer(values[_INFO])]
-    kinds = [_label_kind(label) for label in labels if label and not label.startswith("[")]
-    records = _ints(values[_CONTENT])
+    kinds = _label_kinds(values[_INFO])
+    records = _codes(values[_CONTENT])
     count = kinds.count
     if (
         count(_HANDSHAKE) == len(types)
@@ -159,18 +172,19 @@ def _events(values: list[str], types: list[int], alerts: int) -> tuple[list[int]
             alerts -= 1
         else:
             rebuilt.append(_CONTENT_TYPES.get(content, _IGNORED))
-    return rebuilt, False
+    return tuple(rebuilt), False
 
 
 def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], where: str) -> None:
     """Turn one frame's fields into messages on ``builder`` (see the module docstring)."""
-    types = _ints(values[_HS_TYPE])
+    types = _codes(values[_HS_TYPE])
     levels, descs = _ints(values[_ALERT_LEVEL]), _ints(values[_ALERT_DESC])
     kinds, exact = _events(values, types, len(levels))
     if not exact:
         builder.note(f"{where}: order of the records in this frame rebuilt from record types")
-    hellos = _Hellos(values, sum(t in (1, 2) for t in types))
-    cert_lengths = _ints(values[_CERTS_LEN])
+    hello_count = types.count(1) + types.count(2)
+    hellos = _Hellos(values, hello_count) if hello_count else None
+    cert_lengths = _ints(values[_CERTS_LEN]) if 11 in types else []
     handshakes = iter(types)
     alert_index = 0
     for kind in kinds:
@@ -179,7 +193,7 @@ def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], 
             name = iana.HANDSHAKE_NAMES.get(code)
             if name is None:
                 builder.add(sender, UNKNOWN_HANDSHAKE, where, code=code)
-            elif code in (1, 2):
+            elif hellos is not None and code in (1, 2):
                 hellos.add(builder, sender, name, where)
             elif name == "Certificate" and cert_lengths:
                 builder.add(sender, name, where, empty=cert_lengths.pop(0) == 0)
@@ -232,7 +246,7 @@ class _Hellos:
         self.sids = values[_SID].split(",") if values[_SID] else []
         self.suites = _ints(values[_SUITE], 16)
         self.supported = tuple(_ints(values[_SUPPORTED], 16))
-        self.extensions = [iana.extension_name(c) for c in _ints(values[_EXT])]
+        self.extensions = values[_EXT]  # named only for a ServerHello (ClientHellos list many)
 
     def add(self, builder: ConnectionBuilder, sender: str, name: str, where: str) -> None:
         i = self.index
@@ -247,7 +261,7 @@ class _Hellos:
             if self.suites:
                 attributes["cipher_suite"] = iana.suite_name(self.suites.pop(0))
             if single:
-                attributes["extensions"] = self.extensions
+                attributes["extensions"] = [iana.extension_name(c) for c in _ints(self.extensions)]
             offered = self.supported[-1:] if single else ()
         else:
             offered = self.supported if single else ()

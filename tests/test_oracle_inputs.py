@@ -235,7 +235,7 @@ def test_info_column_rewritten_by_another_protocol_falls_back_to_records() -> No
     values[pcap.FIELDS.index("tls.handshake.type")] = "16"
     kinds, exact = pcap._events(values, [16], 0)
     assert not exact
-    assert kinds == [pcap._HANDSHAKE, pcap._CCS, pcap._ENCRYPTED_HANDSHAKE, pcap._APP_DATA]
+    assert kinds == (pcap._HANDSHAKE, pcap._CCS, pcap._ENCRYPTED_HANDSHAKE, pcap._APP_DATA)
     values[pcap.FIELDS.index("_ws.col.Info")] = (
         "Client Key Exchange, Change Cipher Spec, Encrypted Handshake Message, Application Data"
     )

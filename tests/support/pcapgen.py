@@ -131,7 +131,8 @@ class PcapWriter:
         """Open, carry ``chunks`` (each its own segment, or split into ``segment``-byte ones),
         and close one connection."""
         (cip, cport), (sip, sport) = client, server
-        cseq, sseq = 1000 + self.tick * 7919, 5000 + self.tick * 104729  # fresh ISNs: port reuse
+        # Fresh initial sequence numbers per connection, so a reused 4-tuple is a new stream.
+        cseq, sseq = (1000 + self.tick * 7919) % 2**31, (5000 + self.tick * 104729) % 2**31
         self._packet(cip, sip, cport, sport, cseq, 0, _SYN)
         self._packet(sip, cip, sport, cport, sseq, cseq + 1, _SYN | _ACK)
         cseq, sseq = cseq + 1, sseq + 1
