@@ -16,10 +16,8 @@ from typing import Final
 import z3
 from tlsmodel.model.alphabet import CLIENT, SENDERS
 from tlsmodel.proofs.encoding import TYPE_INDEX
-from tlsmodel.proofs.positions import Positions
+from tlsmodel.proofs.positions import NO_TYPE, Positions
 from tlsmodel.proofs.rules import RULES, Rule
-
-_NO_TYPE: Final = 15
 
 
 def _last_non_alert_is_ccs(p: Positions, i: int, sender: str) -> z3.BoolRef:
@@ -29,7 +27,7 @@ def _last_non_alert_is_ccs(p: Positions, i: int, sender: str) -> z3.BoolRef:
         i,
         lambda j: z3.And(p.by(j, sender), z3.Not(p.is_(j, "Alert"))),
         lambda j: p.symbols[j].type,
-        z3.BitVecVal(_NO_TYPE, 4),
+        z3.BitVecVal(NO_TYPE, 4),
     )
     return kind == TYPE_INDEX["ChangeCipherSpec"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import z3
-from tlsmodel.model.alphabet import CLIENT, HANDSHAKE_TYPES, SENDERS, SERVER
+from tlsmodel.model.alphabet import CLIENT, HANDSHAKE_TYPES, SERVER
 from tlsmodel.model.suites import FAMILIES
 from tlsmodel.proofs.encoding import ATTR_DOMAINS, TYPE_INDEX, Sym, new_symbol
 
@@ -30,7 +30,7 @@ from tlsmodel.proofs.encoding import ATTR_DOMAINS, TYPE_INDEX, Sym, new_symbol
 # ChangeCipherSpec, which is not a handshake message but has its fixed place in the flow (§7.1).
 FLOW_TYPES = tuple(t for t in HANDSHAKE_TYPES if t != "HelloRequest") + ("ChangeCipherSpec",)
 _TYPE_BITS = 4
-_NO_TYPE = (1 << _TYPE_BITS) - 1  # "no such message yet": not a message type index
+NO_TYPE = (1 << _TYPE_BITS) - 1  # "no such message yet": not a message type index
 
 Term = z3.ExprRef
 
@@ -185,7 +185,8 @@ class Positions:
 
     def prev_flow_is(self, i: int, *options: tuple[str, str | None]) -> z3.BoolRef:
         """The last flow message before i (either sender) is one of (message, sender) options."""
-        kind = self.last("flow type", i, self.flow, self._type_of, z3.BitVecVal(_NO_TYPE, 4))
+        none = z3.BitVecVal(NO_TYPE, _TYPE_BITS)
+        kind = self.last("flow type", i, self.flow, self._type_of, none)
         server = self.last(
             "flow server", i, self.flow, lambda j: self.symbols[j].server, z3.BoolVal(False)
         )
@@ -203,7 +204,7 @@ class Positions:
             i,
             lambda j: z3.And(self.flow(j), self.by(j, sender)),
             self._type_of,
-            z3.BitVecVal(_NO_TYPE, 4),
+            z3.BitVecVal(NO_TYPE, _TYPE_BITS),
             reset=self._is_ch,
         )
         return z3.Or([self._is_type(kind, m) for m in messages])
@@ -215,7 +216,7 @@ class Positions:
             i,
             lambda j: self.by(j, sender),
             self._type_of,
-            z3.BitVecVal(_NO_TYPE, 4),
+            z3.BitVecVal(NO_TYPE, _TYPE_BITS),
         )
         return self._is_type(kind, message)
 
@@ -354,4 +355,4 @@ def _holds(term: Term, domain: tuple[object, ...], allowed: tuple[object, ...]) 
     return z3.Or([term == domain.index(v) for v in allowed])
 
 
-__all__ = ["FLOW_TYPES", "SENDERS", "Positions", "families", "peer"]
+__all__ = ["FLOW_TYPES", "NO_TYPE", "Positions", "families", "peer"]
