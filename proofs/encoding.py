@@ -159,6 +159,20 @@ def new_symbol(prefix: str) -> Sym:
     )
 
 
+def constant_symbol(symbol: Symbol) -> Sym:
+    """A machine symbol as z3 constants (attributes of other messages: their first value)."""
+    sender, message, *values = symbol
+    given = {
+        (str(message), attr): v
+        for (attr, _), v in zip(SYMBOL_ATTRIBUTES.get(str(message), ()), values, strict=True)
+    }
+    return Sym(
+        z3.BoolVal(sender == "server"),
+        z3.BitVecVal(TYPE_INDEX[str(message)], _width(len(MESSAGE_TYPES))),
+        {key: _const(ATTR_DOMAINS[key], given.get(key, ATTR_DOMAINS[key][0])) for key in ATTRS},
+    )
+
+
 STATE_WIDTH: Final = 6  # room for mutants that add states; checked in Encoding
 
 

@@ -106,52 +106,56 @@ def prove(model: Model, prop: Property, timeout_ms: int = 10_000, cex_depth: int
 
 def shortest(model: Model, prop: Property, max_depth: int, which: str) -> Trace | None:
     """The shortest accepted trace ending in a ``bad`` (or ``witness``) step, or None."""
-    found = shortest_any(model, [prop], max_depth, which)
+    found = all_violations(model, [prop], max_depth, which)
     return found[0][1] if found else None
 
 
-def shortest_any(
-    model: Model, props: list[Property], max_depth: int, which: str = "bad"
+def all_violations(
+    model: Model,
+    props: list[Property],
+    max_depth: int,
+    which: str = "bad",
+    first_depth_only: bool = True,
+    min_depth: int = 1,
 ) -> list[tuple[Property, Trace]]:
-    """BMC of several properties at once: those reaching a ``which`` step at the least depth.
+    """BMC of several properties at once: each one reaching a ``which`` step within
+    ``max_depth``, with its shortest trace, in order of depth.
 
-    One unrolling and one incremental solver serve every property (their monitors are
-    disjoint or identical by name, so they can share the per-position monitor constants).
+    One unrolling and one incremental solver serve every property (monitors of the same name
+    are the same observer, so the properties share the per-position monitor constants). At each
+    depth one query asks whether any remaining property is hit; only then is each asked alone.
+    With ``first_depth_only`` the search stops at the first depth where some property is hit
+    (the shortest counterexamples); otherwise it goes on to ``max_depth`` for the others.
+    Traces shorter than ``min_depth`` are not asked about (the caller knows there are none).
     """
     unrolled = unroll(model, max_depth, prefix="b")
     enc = unrolled.encoding
     monitors = {mon.name: mon for prop in props for mon in prop.monitors}
     solver = z3.Solver()
-    current: Monitors = {name: mon.fresh("b0") for name, mon in monitors.items()}
+    current: Monitors = {name: mon.fresh("monitor0") for name, mon in monitors.items()}
     solver.add(unrolled.init, *(monitors[n].is_initial(t) for n, t in current.items()))
+    remaining = list(props)
+    found: list[tuple[Property, Trace]] = []
     for k in range(max_depth):
         solver.add(unrolled.steps[k])
         step = Step(enc, unrolled.configs[k], unrolled.symbols[k], unrolled.configs[k + 1], current)
-        conditions = [(p, p.bad(step) if which == "bad" else p.witness(step)) for p in props]
-        solver.push()
-        solver.add(z3.Or([cond for _, cond in conditions]))
-        hit = solver.check() == z3.sat
-        solver.pop()
-        if hit:
-            found = []
+        conditions = [(p, p.bad(step) if which == "bad" else p.witness(step)) for p in remaining]
+        if k + 1 >= min_depth and _sat(solver, z3.Or([cond for _, cond in conditions])):
             for prop, cond in conditions:
                 solver.push()
                 solver.add(cond)
                 if solver.check() == z3.sat:
-                    model_ = solver.model()
-                    found.append(
-                        (
-                            prop,
-                            Trace(
-                                tuple(unrolled.trace(model_, k + 1)), unrolled.final(model_, k + 1)
-                            ),
-                        )
+                    z3model = solver.model()
+                    trace = Trace(
+                        tuple(unrolled.trace(z3model, k + 1)), unrolled.final(z3model, k + 1)
                     )
+                    replay(model, trace)
+                    found.append((prop, trace))
+                    remaining.remove(prop)
                 solver.pop()
-            for _, trace in found:
-                replay(model, trace)
-            return found
-        nxt = {name: mon.fresh(f"b{k + 1}") for name, mon in monitors.items()}
+            if first_depth_only or not remaining:
+                break
+        nxt = {name: mon.fresh(f"monitor{k + 1}") for name, mon in monitors.items()}
         solver.add(
             *(
                 nxt[name] == mon.update(unrolled.symbols[k], current)
@@ -159,7 +163,16 @@ def shortest_any(
             )
         )
         current = nxt
-    return []
+    return found
+
+
+def _sat(solver: z3.Solver, condition: z3.BoolRef) -> bool:
+    """Whether ``condition`` is satisfiable on top of the solver's assertions (kept intact)."""
+    solver.push()
+    solver.add(condition)
+    answer = solver.check()
+    solver.pop()
+    return answer == z3.sat
 
 
 def replay(model: Model, trace: Trace) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 import z3
+from tlsmodel.proofs.encoding import constant_symbol
 from tlsmodel.proofs.spec import (
     Monitor,
     Property,
@@ -84,6 +85,21 @@ HANDSHAKE_ONLY: Final = (
 
 def _is_any(sym, *messages: str) -> z3.BoolRef:  # type: ignore[no-untyped-def]
     return z3.Or([sym.is_msg(m) for m in messages])
+
+
+_CLOSED_C: Final = flag("closed_c", lambda s: z3.And(from_(s, C), alert(s, kind="close_notify")))
+_CLOSED_S: Final = flag("closed_s", lambda s: z3.And(from_(s, S), alert(s, kind="close_notify")))
+_FATAL: Final = flag("fatal", lambda s: alert(s, level="fatal"))
+
+
+def _fatal_possible(st: Step, who: str, closed: str) -> z3.BoolRef:
+    """``who`` has not closed and no fatal alert happened, yet its fatal alert is refused."""
+    sym = constant_symbol((who, "Alert", "fatal", "other"))
+    closed_after = z3.Or(
+        st.m[closed], z3.And(from_(st.sym, who), alert(st.sym, kind="close_notify"))
+    )
+    fatal_after = z3.Or(st.m["fatal"], alert(st.sym, level="fatal"))
+    return z3.And(z3.Not(closed_after), z3.Not(fatal_after), z3.Not(st.enc.enabled(st.after, sym)))
 
 
 PROPERTIES: Final[tuple[Property, ...]] = (
@@ -330,10 +346,7 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "nothing-after-close-notify",
         "RFC 5246 §7.2.1",
         "after its close_notify a sender sends nothing more",
-        (
-            flag("closed_c", lambda s: z3.And(from_(s, C), alert(s, kind="close_notify"))),
-            flag("closed_s", lambda s: z3.And(from_(s, S), alert(s, kind="close_notify"))),
-        ),
+        (_CLOSED_C, _CLOSED_S),
         lambda st: z3.Or(
             z3.And(from_(st.sym, C), st.m["closed_c"]), z3.And(from_(st.sym, S), st.m["closed_s"])
         ),
@@ -343,7 +356,7 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "nothing-after-fatal-alert",
         "RFC 5246 §7.2.2",
         "after a fatal alert from either side nothing more is accepted",
-        (flag("fatal", lambda s: alert(s, level="fatal")),),
+        (_FATAL,),
         lambda st: st.m["fatal"],
         lambda st: alert(st.sym, level="fatal"),
     ),
@@ -404,6 +417,16 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         ),
         lambda st: z3.And(st.sym.is_msg("ChangeCipherSpec", C), st.m["resumed"]),
     ),
+    Property(
+        "fatal-alert-always-accepted",
+        "RFC 5246 §7.2, §7.2.2",
+        "until a fatal alert, a side that has not sent close_notify can always report an error "
+        "with a fatal alert",
+        (_FATAL, _CLOSED_C, _CLOSED_S),
+        lambda st: z3.Or(_fatal_possible(st, C, "closed_c"), _fatal_possible(st, S, "closed_s")),
+        lambda st: st.sym.is_msg("ServerHello"),
+    ),
 )
+
 
 BY_NAME: Final[dict[str, Property]] = {p.name: p for p in PROPERTIES}
