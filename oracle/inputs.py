@@ -3,8 +3,9 @@
 Why detect from content: users hand over whatever their tools wrote, often with a misleading or
 no extension. The first bytes tell reliably: pcap and pcapng files start with magic numbers
 (gzip-compressed ones with gzip's, tshark reads those too), JSON Lines start with ``{``, an
-``openssl -msg`` log has ``>>> ``/``<<< `` record lines near the top. Anything else is a usage
-error rather than a guess.
+``openssl -msg`` log has ``>>> ``/``<<< `` record lines near the top, a ``-trace`` log
+``Sent Record``/``Received Record`` lines (both are format ``openssl-msg``). Anything else is a
+usage error rather than a guess.
 
 Two shapes of the same stream:
 
@@ -37,6 +38,7 @@ _CAPTURE_MAGIC: Final = (
     b"\x1f\x8b",  # gzip (tshark reads compressed captures)
 )
 _MSG_LINE_RE: Final = re.compile(rb"^(>>>|<<<) .*, \w+ \[length [0-9a-fA-F]+\]", re.MULTILINE)
+_TRACE_LINE_RE: Final = re.compile(rb"^(Sent|Received) Record\s*$", re.MULTILINE)
 
 
 def detect_format(path: Path) -> str:
@@ -50,8 +52,8 @@ def detect_format(path: Path) -> str:
         return "pcap"
     if head.lstrip()[:1] == b"{":
         return "jsonl"
-    if _MSG_LINE_RE.search(head):
-        return "openssl-msg"
+    if _MSG_LINE_RE.search(head) or _TRACE_LINE_RE.search(head):
+        return "openssl-msg"  # -msg or -trace: load_traces tells them apart
     raise UsageError(
         f"{path}: not a pcap/pcapng capture, openssl -msg log or JSON Lines file "
         "(give --format to force one)"
@@ -77,6 +79,12 @@ def load_traces(
         require_tshark(keylog)  # now, not at the first next()
         return read_pcap(path, keylog=keylog, tls_ports=tls_ports)
     if fmt == "openssl-msg":
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        if _TRACE_LINE_RE.search(head) and not _MSG_LINE_RE.search(head):
+            from tlsmodel.oracle.openssl_trace import read_openssl_trace
+
+            return read_openssl_trace(path)
         from tlsmodel.oracle.openssl_log import read_openssl_log
 
         return read_openssl_log(path)

@@ -91,7 +91,8 @@ class Scenario:
     server_steps: tuple[peers.Step, ...] = ()
     unsupported: str | None = None
     port: int = 0
-    logs: list[Path] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)  # each client's -msg output
+    server_log: Path | None = None  # the server's -trace output
 
 
 ECDHE = "ECDHE-RSA-AES128-GCM-SHA256"
@@ -227,7 +228,7 @@ def openssl_capture(tmp_path_factory: pytest.TempPathFactory) -> Captured:
             server = _resolve(scenario.server, test_pki, sdir)
             server.setdefault("naccept", 1)
             with peers.openssl_server(
-                test_pki, sdir, port=scenario.port, keylog=keylogs[-1], **server
+                test_pki, sdir, port=scenario.port, keylog=keylogs[-1], trace=True, **server
             ) as srv:
                 for index, client in enumerate(scenario.clients):
                     keylogs.append(sdir / f"client{index}.keys")
@@ -247,6 +248,7 @@ def openssl_capture(tmp_path_factory: pytest.TempPathFactory) -> Captured:
                     runner.join(30)
                     scenario.logs.append(sdir / f"client{index}.out")
                 srv.wait(5)
+            scenario.server_log = srv.stdout_path
     keylog = work / "all.keys"
     keylog.write_text("".join(p.read_text() for p in keylogs if p.exists()))
     der = x509.load_pem_x509_certificate(test_pki.server_rsa.cert.read_bytes()).public_bytes(
@@ -355,6 +357,32 @@ def test_openssl_msg_logs_match_capture(
             assert from_log.messages == trace.messages[:n], scenario.name
             compared += 1
     assert compared >= 15
+
+
+def test_openssl_trace_logs_match_capture(
+    openssl_traces: dict[bool, dict[str, list[Any]]],
+) -> None:
+    """Each server's -trace output (all its connections) against the decrypted capture. The
+    server that rejects the empty Certificate stops reading there: the client's remaining
+    flight, on the wire, never reaches its log."""
+    for scenario in OPENSSL:
+        assert scenario.server_log is not None
+        from_log = list(load_traces(scenario.server_log))
+        assert all(hasattr(t, "messages") for t in from_log), scenario.name
+        if scenario.unsupported:  # the TLS 1.3 ServerHello's supported_versions, TLS 1.1's
+            assert [t.extra["unsupported"] for t in from_log] == [scenario.unsupported]
+            continue
+        if scenario.name == "auth_required_empty":
+            (trace,) = from_log
+            assert seq(trace) == [
+                "C:ClientHello",
+                *hello_flight(cr=True),
+                "C:Certificate",
+                "S:Alert",
+            ]
+            continue
+        captured = openssl_traces[True][scenario.name]
+        assert [t.messages for t in from_log] == [t.messages for t in captured], scenario.name
 
 
 def test_openssl_msg_log_of_an_aborting_client(openssl_capture: Captured) -> None:

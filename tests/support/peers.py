@@ -203,6 +203,7 @@ def openssl_server_argv(
     naccept: int | None = 1,
     dhparams: bool = False,
     msg: bool = False,
+    trace: bool = False,
     protocol: str = "-tls1_2",
     extra: Sequence[str] = (),
 ) -> list[str]:
@@ -229,6 +230,8 @@ def openssl_server_argv(
         argv += ["-dhparam", str(pki.dhparams)]
     if msg:
         argv.append("-msg")
+    if trace:
+        argv.append("-trace")
     return argv + list(extra)
 
 
