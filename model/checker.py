@@ -158,9 +158,10 @@ class _Dfa:
     def _rule(self, state: int, key: Symbol) -> str:
         """The RFC rule a deviating key broke.
 
-        A message that no state allows (``tables.REJECTIONS``) cites its own rule; otherwise
-        the row of that message which came closest to firing (fewest failing guard atoms),
-        else the rule of the state, which says what was expected instead.
+        A message that no state allows (``tables.REJECTIONS``) cites its own rule; a sender
+        between its ChangeCipherSpec and its Finished breaks that state's rule; otherwise the
+        row of that message which came closest to firing (fewest failing guard atoms), else the
+        rule of the state, which says what was expected instead.
         """
         machine = self.machine
         symbols = concretize(key)
@@ -169,8 +170,12 @@ class _Dfa:
                 machine.guard_holds(rejection, (), symbol) for symbol in symbols
             ):
                 return rejection.rfc
-        best: tuple[int, str] | None = None
         configs = sorted(self.sets[state])
+        states = machine.model.states
+        gaps = [states[c[0]] for c in configs if states[c[0]].gap == key[0]]
+        if gaps:  # between its CCS and Finished a sender may send nothing but Finished (§7.4.9)
+            return gaps[0].rule
+        best: tuple[int, str] | None = None
         for config in configs:
             for symbol in symbols:
                 for row in machine.rows_from(config[0], str(symbol[0]), str(symbol[1])):

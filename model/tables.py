@@ -106,7 +106,10 @@ INITIAL_STATE: Final = "START"
 INITIAL_VARIABLES: Final[dict[str, Value]] = {name: dom[0] for name, dom in VARIABLES.items()}
 
 # RFC 5246 §7.2.1: "Any data received after a closure alert is ignored" — after its close_notify
-# a sender sends nothing more.
+# a sender sends nothing more. Its peer is not stopped here: §7.2.1 asks it to answer with its own
+# close_notify and discard pending writes, but in capture order data it sent before the alert
+# arrived (a half-closed HTTP exchange, say) appears after the alert, and the contract is
+# that close_notify "ends what that sender may send".
 SENDER_GUARD: Final[dict[str, Atom]] = {
     "client": ("var.client_closed", (False,)),
     "server": ("var.server_closed", (False,)),
@@ -266,9 +269,10 @@ ROWS: Final[tuple[Row, ...]] = (
     Row("CERTIFICATE_REQUEST", _S, "ServerHelloDone", (), "HELLO_DONE_CERT_REQUESTED", (),
         "RFC 5246 §7.4.5: ServerHelloDone ends the server's hello flight"),
     # --- Client flight (RFC 5246 §7.4.6-7.4.9) ---
-    Row("HELLO_DONE_CERT_REQUESTED", _C, "Certificate", (("msg.empty", (True,)),), "HELLO_DONE",
-        (), "RFC 5246 §7.4.6: if no suitable certificate is available, the client MUST send a "
-        "certificate message containing no certificates"),
+    Row("HELLO_DONE_CERT_REQUESTED", _C, "Certificate",
+        (("msg.empty", (True,)), ("msg.fixed_dh", (False,))), "HELLO_DONE", (),
+        "RFC 5246 §7.4.6: if no suitable certificate is available, the client MUST send a "
+        "certificate message containing no certificates (which holds no fixed-DH key either)"),
     Row("HELLO_DONE_CERT_REQUESTED", _C, "Certificate",
         (("msg.empty", (False,)), ("msg.fixed_dh", (True,)), ("fam.fixed_dh", (True,))),
         "HELLO_DONE", (),
@@ -348,9 +352,10 @@ ROWS: Final[tuple[Row, ...]] = (
                 ((f"{sender}_closed", True),),
                 "RFC 5246 §7.2.1: close_notify ends what its sender may send",
                 optional=True, kind="anytime"),
-            Row(ANY, sender, "Alert", (("msg.level", ("warning",)), ("msg.kind", ("other",))),
-                SAME, (),
-                "RFC 5246 §7.2: after a warning alert the connection can continue",
+            Row(OUTSIDE_GAP, sender, "Alert",
+                (("msg.level", ("warning",)), ("msg.kind", ("other",))), SAME, (),
+                "RFC 5246 §7.2: after a warning alert the connection can continue; §7.4.9: but "
+                "nothing comes between a sender's ChangeCipherSpec and its Finished",
                 optional=True, kind="anytime"),
             Row(ANY, sender, "Alert",
                 (("msg.level", ("fatal",)), ("msg.kind", ("close_notify", "fatal_only", "other"))),

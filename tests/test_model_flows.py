@@ -95,7 +95,7 @@ CONFORMING = {
         SERVER_CERT,
         m(S, "CertificateRequest"),
         m(S, "ServerHelloDone"),
-        m(C, "Certificate", empty=True),
+        m(C, "Certificate", empty=True, fixed_dh=False),
         m(C, "ClientKeyExchange"),
         *FINISH,
     ],
@@ -136,6 +136,16 @@ def test_rfc_flows_conform(name: str) -> None:
 
 
 DEVIATING = {
+    "empty-certificate-claiming-fixed-dh": (
+        FIGURE_1[:6] + [m(C, "Certificate", empty=True, fixed_dh=True)],
+        6,
+        "§7.4",
+    ),
+    "warning-between-ccs-and-finished": (
+        full()[:7] + [m(C, "Alert", level="warning", description="user_canceled")],
+        7,
+        "§7.4.9",
+    ),
     "handshake-type-outside-tls12": (
         hello() + [m(S, "unknown-handshake", code=23)],
         2,
