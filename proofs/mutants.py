@@ -11,8 +11,10 @@ rejected by the RFC tables.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -275,3 +277,29 @@ def check_mutant(mutant: Mutant, max_depth: int = 20) -> MutantResult:
         time.perf_counter() - start,
         _rfc_rejects_at(trace) if trace else None,
     )
+
+
+def _check_by_name(name: str) -> MutantResult:
+    return check_mutant(next(m for m in MUTANTS if m.name == name))
+
+
+def run_mutants(
+    jobs: int = 2, progress: Callable[[MutantResult], None] | None = None
+) -> list[MutantResult]:
+    """Check every mutant (in ``jobs`` forked workers), in the order of ``MUTANTS``."""
+    names = [m.name for m in MUTANTS]
+    if jobs <= 1:
+        results = []
+        for name in names:
+            results.append(_check_by_name(name))
+            if progress is not None:
+                progress(results[-1])
+        return results
+    context = multiprocessing.get_context("fork")
+    by_name: dict[str, MutantResult] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for result in pool.map(_check_by_name, names):
+            by_name[result.name] = result
+            if progress is not None:
+                progress(result)
+    return [by_name[name] for name in names]

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 import z3
 from tlsmodel.model.machine import INITIAL_CONFIG, Config, Symbol, accepting, machine_for
 from tlsmodel.model.tables import Model, Row
+from tlsmodel.proofs.encoding import Config as Config_
+from tlsmodel.proofs.encoding import Sym as Sym_
 from tlsmodel.proofs.encoding import decode_symbol, encoding_for, new_config, new_symbol
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
 
 COMPLETED_STATE = "ESTABLISHED"
 
 
-def determinism(model: Model, timeout_ms: int = 10_000) -> Result:
-    """At most one row fires for any well-formed configuration and symbol (z3, all configs)."""
-    start = time.perf_counter()
+def _pairs(model: Model) -> tuple[Config_, Sym_, list[tuple[Row, Row, z3.BoolRef]]]:
+    """Every pair of rows with a common source, and "both fire", over fresh constants."""
     enc = encoding_for(model)
     c, s = new_config("d"), new_symbol("d")
     groups: dict[tuple[str, str, str], list[Row]] = {}
@@ -41,6 +42,28 @@ def determinism(model: Model, timeout_ms: int = 10_000) -> Result:
         for rows in groups.values()
         for a, b in itertools.combinations(rows, 2)
     ]
+    return c, s, pairs
+
+
+def determinism_query(model: Model) -> list[z3.BoolRef]:
+    """Satisfiable iff two rows fire on one well-formed configuration and symbol."""
+    c, s, pairs = _pairs(model)
+    enc = encoding_for(model)
+    return [enc.wellformed(c), s.wellformed(), z3.Or([p for _, _, p in pairs])]
+
+
+def totality_query(model: Model) -> list[z3.BoolRef]:
+    """Satisfiable iff some row leads a well-formed configuration outside the domains."""
+    enc = encoding_for(model)
+    c, _, n, trans = enc.relation()
+    return [enc.wellformed(c), trans, z3.Not(enc.wellformed(n))]
+
+
+def determinism(model: Model, timeout_ms: int = 10_000) -> Result:
+    """At most one row fires for any well-formed configuration and symbol (z3, all configs)."""
+    start = time.perf_counter()
+    enc = encoding_for(model)
+    c, s, pairs = _pairs(model)
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
     solver.add(enc.wellformed(c), s.wellformed(), z3.Or([p for _, _, p in pairs]))
@@ -94,11 +117,9 @@ def totality(model: Model, timeout_ms: int = 10_000) -> Result:
     if missing or undeclared:
         detail = f"states without a rule: {missing}; rows to undeclared states: {undeclared}"
         return Result(name, rfc, method, VIOLATED, time.perf_counter() - start, detail=detail)
-    enc = encoding_for(model)
-    c, _, n, trans = enc.relation()
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
-    solver.add(enc.wellformed(c), trans, z3.Not(enc.wellformed(n)))
+    solver.add(*totality_query(model))
     answer = solver.check()
     verdict = PROVED if answer == z3.unsat else VIOLATED if answer == z3.sat else UNKNOWN
     detail = (

@@ -1,0 +1,86 @@
+"""Run every check of ``tlsmodel check`` (in a small process pool) and collect result objects.
+
+Why a pool: the checks are independent z3 queries and one exhaustive search; on two cores two
+workers halve the wall time. Workers are forked after the imports and before any z3 term
+exists, so they start in milliseconds; each task is named (a string), each answer a picklable
+``Result``. The order of the report is fixed (``task_names``), whatever order tasks finish in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+
+from tlsmodel.model.tables import TLS12
+from tlsmodel.proofs import structural
+from tlsmodel.proofs.engines import prove
+from tlsmodel.proofs.properties import BY_NAME, PROPERTIES
+from tlsmodel.proofs.results import Result
+
+GRAPH_TASK = "graph"  # states-reachable, rows-reachable, no-deadlock, completion-without-alerts
+EQUIVALENCE = "declarative-equivalence"
+STRUCTURAL = ("determinism", "totality")
+GRAPH_RESULTS = ("states-reachable", "rows-reachable", "no-deadlock", "completion-without-alerts")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run checks and with which limits (picklable: workers receive it)."""
+
+    timeout_ms: int = 20_000
+    equivalence_depth: int = 8
+    cex_depth: int = 24
+
+
+def task_names() -> list[str]:
+    """Every task, longest first (the pool starts them in this order)."""
+    return [GRAPH_TASK, EQUIVALENCE, *(p.name for p in PROPERTIES), *STRUCTURAL]
+
+
+def report_order() -> list[str]:
+    """The result names in the order of the report."""
+    return [*(p.name for p in PROPERTIES), *STRUCTURAL, *GRAPH_RESULTS, EQUIVALENCE]
+
+
+def run_task(name: str, settings: Settings) -> list[Result]:
+    """One task on the RFC tables (runs in a worker)."""
+    if name == GRAPH_TASK:
+        return structural.graph_results(TLS12)
+    if name == "determinism":
+        return [structural.determinism(TLS12, settings.timeout_ms)]
+    if name == "totality":
+        return [structural.totality(TLS12, settings.timeout_ms)]
+    if name == EQUIVALENCE:
+        from tlsmodel.proofs.declarative import check_equivalence
+
+        return [check_equivalence(TLS12, settings.equivalence_depth, settings.timeout_ms)]
+    return [prove(TLS12, BY_NAME[name], settings.timeout_ms, settings.cex_depth)]
+
+
+def run_all(
+    settings: Settings, jobs: int = 2, progress: Callable[[Result], None] | None = None
+) -> list[Result]:
+    """Every result of ``tlsmodel check``, in report order; ``progress`` sees each as it ends."""
+    results: dict[str, Result] = {}
+    for result in _results(settings, jobs):
+        results[result.name] = result
+        if progress is not None:
+            progress(result)
+    return [results[name] for name in report_order() if name in results]
+
+
+def _results(settings: Settings, jobs: int) -> Iterator[Result]:
+    names = task_names()
+    if jobs <= 1:
+        for name in names:
+            yield from run_task(name, settings)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: set[Future[list[Result]]] = {pool.submit(run_task, n, settings) for n in names}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield from future.result()
