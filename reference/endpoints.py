@@ -234,6 +234,8 @@ def _describe(done: ev.HandshakeComplete, label: str) -> None:
         f"peer={leaf.subject.rfc4514_string()}",
         flush=True,
     )
+    if done.ocsp_response is not None:
+        print(f"{label}stapled OCSP response: {len(done.ocsp_response)} bytes, good", flush=True)
 
 
 def connect(config: ClientConfig, host: str, port: int, args: argparse.Namespace) -> int:

@@ -178,4 +178,5 @@ def test_client_gets_gnutls_stapled_ocsp(test_pki, tmp_path) -> None:
     run = peers.gnutls_session(tmp_path, server, ref_client(test_pki))
     assert run.client_rc == 0, run.client_out + run.server_out
     assert "<<< CertificateStatus" in run.client_out
+    assert "stapled OCSP response:" in run.client_out
     assert "status_request" in run.client_out.split("<<< ServerHello")[1].splitlines()[0]
