@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import z3
 from tlsmodel.model.alphabet import CLIENT, MESSAGE_TYPES, SENDERS, SENT_BY, SERVER
-from tlsmodel.proofs.positions import Positions, peer
+from tlsmodel.proofs.positions import Positions
 
 # -- the hello phase ---------------------------------------------------------------------------
 
@@ -233,7 +233,7 @@ def certificate_verify_required(p: Positions, i: int) -> z3.BoolRef:
 
 
 def client_ccs(p: Positions, i: int) -> z3.BoolRef:
-    """The client's CCS after its key exchange (full) or after the server's Finished (abbreviated)."""
+    """The client's CCS after its key exchange (full) or the server's Finished (abbreviated)."""
     return z3.Implies(
         p.is_(i, "ChangeCipherSpec", CLIENT),
         z3.Or(
@@ -324,16 +324,6 @@ def fatal_ends_connection(p: Positions, i: int) -> z3.BoolRef:
 def close_notify_ends_sender(p: Positions, i: int) -> z3.BoolRef:
     """Nothing from a sender after its own close_notify."""
     return z3.And([z3.Implies(p.by(i, s), z3.Not(p.closed_by(i, s))) for s in SENDERS])
-
-
-def close_notify_answered(p: Positions, i: int) -> z3.BoolRef:
-    """After the peer's close_notify, a party's only message is its own close_notify."""
-    return z3.And(
-        [
-            z3.Implies(z3.And(p.by(i, s), p.closed_by(i, peer(s))), p.alert(i, s, "close_notify"))
-            for s in SENDERS
-        ]
-    )
 
 
 def client_no_renegotiation(p: Positions, i: int) -> z3.BoolRef:

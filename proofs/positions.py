@@ -35,11 +35,6 @@ NO_TYPE = (1 << _TYPE_BITS) - 1  # "no such message yet": not a message type ind
 Term = z3.ExprRef
 
 
-def peer(sender: str) -> str:
-    """The other party."""
-    return SERVER if sender == CLIENT else CLIENT
-
-
 def families(field: str, *values: object) -> tuple[str, ...]:
     """The key-exchange families whose ``field`` (a ``suites.Family`` field) is one of values."""
     return tuple(name for name, fam in FAMILIES.items() if getattr(fam, field) in values)
@@ -355,4 +350,4 @@ def _holds(term: Term, domain: tuple[object, ...], allowed: tuple[object, ...]) 
     return z3.Or([term == domain.index(v) for v in allowed])
 
 
-__all__ = ["FLOW_TYPES", "NO_TYPE", "Positions", "families", "peer"]
+__all__ = ["FLOW_TYPES", "NO_TYPE", "Positions", "families"]

@@ -2,9 +2,8 @@
 
 Three kinds of test: the RFC 5246 Figure 1 / Figure 2 flows (and renegotiations) satisfy every
 rule; every rule rejects a hand-made trace that breaks it (no rule is vacuous); and the
-equivalence check finds the known disagreements with the tables (filed in
-/work/team/model-requests.md as D1-D3), agrees with the tables once those three rules are read
-the tables' way, and tells real state-machine bugs (mutant tables) apart.
+equivalence check holds on the tables (after the lead settled findings D1-D3 of
+/work/team/model-requests.md) and tells real state-machine bugs (mutant tables) apart.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from tlsmodel.proofs.declarative import (
     machine_complete,
     prove_equivalence,
 )
-from tlsmodel.proofs.disputed import AS_TABLES_READ
 from tlsmodel.proofs.positions import Positions
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED
 from tlsmodel.proofs.rules import (
@@ -203,11 +201,6 @@ VIOLATIONS: dict[str, list[tuple]] = {
         alert(C, "warning", "close_notify"),
         alert(C, "warning", "other"),
     ],
-    "close-notify-answered": [
-        CH,
-        alert(C, "warning", "close_notify"),
-        alert(S, "warning", "other"),
-    ],
     "client-no-renegotiation": RSA_FULL + [alert(C, "warning", "no_renegotiation")],
     "server-no-renegotiation": [CH, alert(S, "warning", "no_renegotiation")],
 }
@@ -232,24 +225,15 @@ def test_rules_quote_the_rfc() -> None:
 # -- the equivalence check ----------------------------------------------------------------------
 
 
-def test_tables_disagree_with_the_rfc_on_close_notify() -> None:
-    """Finding D1 (model-requests.md): the tables let the peer of a close_notify go on."""
-    result = check_equivalence(TLS12, depth=3)
-    assert result.verdict == VIOLATED and result.accepted_by == TABLES
-    assert len(result.counterexample) == 2
-    assert "close-notify-answered" in result.broken_rules
-    assert result.trace is not None and len(result.trace.steps) == 2
-
-
-def test_equivalence_holds_once_the_disputed_rules_read_as_the_tables() -> None:
-    result = check_equivalence(TLS12, depth=7, rules=AS_TABLES_READ)
+def test_equivalence_holds_on_tls12() -> None:
+    result = check_equivalence(TLS12, depth=7)
     assert result.verdict == PROVED, result.detail
     assert len(result.per_depth) == 7 and result.holds
 
 
 @pytest.mark.slow
-def test_equivalence_all_lengths_once_the_disputed_rules_read_as_the_tables() -> None:
-    result = prove_equivalence(TLS12, rules=AS_TABLES_READ)
+def test_equivalence_all_lengths() -> None:
+    result = prove_equivalence(TLS12)
     assert result.verdict == PROVED, result.detail
 
 
@@ -261,7 +245,7 @@ def test_the_all_lengths_query_exports_as_smt2() -> None:
 
 @pytest.mark.slow
 def test_equivalence_depth_20() -> None:
-    result = check_equivalence(TLS12, depth=20, rules=AS_TABLES_READ)
+    result = check_equivalence(TLS12, depth=20)
     assert result.verdict == PROVED, result.detail
 
 
@@ -303,7 +287,7 @@ def test_a_mutant_that_never_completes_differs_on_the_legal_end() -> None:
     rows = _replace(
         lambda r: r.state == "SERVER_CCS" and r.message == "Finished", target="SERVER_CCS"
     )
-    result = check_equivalence(_mutant("finished-not-final", rows), depth=8, rules=AS_TABLES_READ)
+    result = check_equivalence(_mutant("finished-not-final", rows), depth=8)
     assert result.verdict == VIOLATED and result.broken_rules == ("legal-end",)
     assert result.counterexample[-1] == FIN_S and ends_legally(result.counterexample)
 
@@ -318,7 +302,7 @@ def test_legal_end() -> None:
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_tables_differ_from_the_rules(name: str) -> None:
     mutant = MUTANTS[name]
-    result = check_equivalence(mutant, depth=8, rules=AS_TABLES_READ)
+    result = check_equivalence(mutant, depth=8)
     assert result.verdict == VIOLATED, result.detail
     symbols = result.counterexample
     # The counterexample is the mutation's doing: the real tables judge it the other way.
@@ -330,7 +314,7 @@ def test_every_mutant_of_the_proofs_helper_differs_from_the_rules() -> None:
     """The equivalence check alone tells each named state-machine bug apart (proofs/mutants)."""
     mutants = pytest.importorskip("tlsmodel.proofs.mutants")
     for mutant in mutants.MUTANTS:
-        result = check_equivalence(mutant.model, depth=10, rules=AS_TABLES_READ)
+        result = check_equivalence(mutant.model, depth=10)
         assert result.verdict == VIOLATED, mutant.name
         trace = result.counterexample
         assert (machine_accepts(mutant.model, trace), machine_complete(mutant.model, trace)) != (
@@ -340,7 +324,7 @@ def test_every_mutant_of_the_proofs_helper_differs_from_the_rules() -> None:
 
 
 def test_running_out_of_time_is_unknown_not_a_pass() -> None:
-    result = check_equivalence(TLS12, depth=20, timeout_ms=1, rules=AS_TABLES_READ)
+    result = check_equivalence(TLS12, depth=20, timeout_ms=1)
     assert result.verdict == UNKNOWN and not result.holds
 
 
