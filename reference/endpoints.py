@@ -235,7 +235,8 @@ def _describe(done: ev.HandshakeComplete, label: str) -> None:
         flush=True,
     )
     if done.ocsp_response is not None:
-        print(f"{label}stapled OCSP response: {len(done.ocsp_response)} bytes, good", flush=True)
+        size = len(done.ocsp_response)
+        print(f"{label}stapled OCSP response: {size} bytes, not revoked", flush=True)
 
 
 def connect(config: ClientConfig, host: str, port: int, args: argparse.Namespace) -> int:
