@@ -118,9 +118,13 @@ def check_ocsp(response_der: bytes, leaf: x509.Certificate) -> None:
         raise CertificateRejected(
             "bad_certificate_status_response", f"OCSP status {response.response_status.name}"
         )
-    if response.serial_number != leaf.serial_number:
+    try:
+        serial, status = response.serial_number, response.certificate_status
+    except ValueError as exc:  # e.g. several SingleResponses
+        raise CertificateRejected("bad_certificate_status_response", str(exc)) from None
+    if serial != leaf.serial_number:
         raise CertificateRejected(
             "bad_certificate_status_response", "OCSP response is for another certificate"
         )
-    if response.certificate_status is ocsp.OCSPCertStatus.REVOKED:
+    if status is ocsp.OCSPCertStatus.REVOKED:
         raise CertificateRejected("certificate_revoked", "OCSP says the certificate is revoked")

@@ -340,3 +340,51 @@ def test_fatal_alert_on_a_resumed_connection_forgets_the_session(test_pki, serve
     client.receive_data(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
     pump(client, server)
     assert len(cache) == 0
+
+
+def _revoked_ocsp(test_pki) -> bytes:
+    """A syntactically valid OCSP response saying the RSA server certificate is revoked (its
+    signature is not checked by the client, so a throw-away responder signs it)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509 import ocsp
+    from cryptography.x509.oid import NameOID
+
+    ca = x509.load_pem_x509_certificate(test_pki.ca.read_bytes())
+    leaf = x509.load_pem_x509_certificate(test_pki.server_rsa.cert.read_bytes())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "responder")])
+    responder = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    response = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=leaf, issuer=ca, algorithm=hashes.SHA1(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED, this_update=now, next_update=None,
+            revocation_time=now, revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, responder)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return response.public_bytes(serialization.Encoding.DER)
+
+
+def test_revoked_or_garbage_ocsp_staples_are_refused(test_pki, server_config) -> None:
+    rsa = parse_suite_list("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+    for staple, alert in (
+        (_revoked_ocsp(test_pki), "certificate_revoked"),
+        (b"\x30\x03\x0a\x01\x01", "bad_certificate_status_response"),  # malformedRequest
+        (b"not der", "bad_certificate_status_response"),
+    ):
+        cfg = replace(server_config, ocsp_response=staple)
+        _, _, cev, sev = handshake(client_config(test_pki, suites=rsa), cfg)
+        assert first(cev, ev.Failed).description == alert
+        assert first(sev, ev.Failed).by_peer
