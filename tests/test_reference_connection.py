@@ -388,3 +388,14 @@ def test_revoked_or_garbage_ocsp_staples_are_refused(test_pki, server_config) ->
         _, _, cev, sev = handshake(client_config(test_pki, suites=rsa), cfg)
         assert first(cev, ev.Failed).description == alert
         assert first(sev, ev.Failed).by_peer
+
+
+def test_expired_server_certificate(test_pki, server_config) -> None:
+    import datetime
+
+    from tlsmodel.reference.certs import TrustAnchors
+
+    later = TrustAnchors(anchors(test_pki).roots, at=datetime.datetime(2099, 1, 1))
+    cfg = ClientConfig(server_name="localhost", anchors=later)
+    _, _, cev, _ = handshake(cfg, server_config)
+    assert first(cev, ev.Failed).description == "certificate_expired"
