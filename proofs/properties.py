@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 import z3
+from tlsmodel.model.tables import BOOL
 from tlsmodel.proofs.encoding import constant_symbol
 from tlsmodel.proofs.spec import (
     Monitor,
@@ -22,14 +23,11 @@ from tlsmodel.proofs.spec import (
     Step,
     alert,
     echoed,
-    family,
-    family_in,
-    family_where,
+    family_is,
     flag,
     from_,
     handshake_layer,
-    last_is,
-    last_message,
+    last_was,
     new_handshake,
     seen,
 )
@@ -37,13 +35,19 @@ from tlsmodel.proofs.spec import (
 C, S = "client", "server"
 SENDERS: Final = (C, S)
 STATIC_DH: Final = ("DH_RSA", "DH_DSS", "ECDH_RSA", "ECDH_ECDSA")  # RFC 5246 §7.4.6, 4492 §3
-LAST_C: Final = last_message("last_c", C)
-LAST_S: Final = last_message("last_s", S)
-LAST: Final = {C: LAST_C, S: LAST_S}
+CCS_LAST_C: Final = last_was("ccs_last_c", C, "ChangeCipherSpec")
+CCS_LAST_S: Final = last_was("ccs_last_s", S, "ChangeCipherSpec")
+CCS_LAST: Final = {C: CCS_LAST_C, S: CCS_LAST_S}
 FIN_C_EVER: Final = flag("fin_c_ever", lambda s: s.is_msg("Finished", C))
 FIN_S_EVER: Final = flag("fin_s_ever", lambda s: s.is_msg("Finished", S))
-FAM: Final = family()
+SKE_REQUIRED: Final = family_is("ske_required", lambda f: f.ske == "required")
+SKE_FORBIDDEN: Final = family_is("ske_forbidden", lambda f: f.ske == "forbidden")
+CERT_REQUIRED: Final = family_is("cert_required", lambda f: f.server_cert == "required")
+CERT_FORBIDDEN: Final = family_is("cert_forbidden", lambda f: f.server_cert == "forbidden")
+STATIC_DH_FAMILY: Final = family_is("static_dh", lambda f: f.name in STATIC_DH)
 RESUMED: Final = echoed("resumed", "resumed")
+CERT_LAST_S: Final = last_was("cert_last_s", S, "Certificate", skip=("HelloRequest",))
+HELLO_SEEN: Final = flag("hello_seen", lambda s: s.is_msg("ServerHello"))
 
 
 def _completed(step: Step) -> z3.BoolRef:
@@ -108,11 +112,11 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 5246 §7.4.9",
         "a Finished is accepted only if its sender's previous handshake-layer message was its "
         "ChangeCipherSpec",
-        (LAST_C, LAST_S),
+        (CCS_LAST_C, CCS_LAST_S),
         _any_sender(
             lambda st, w: z3.And(
                 st.sym.is_msg("Finished", w),
-                z3.Not(last_is(st.m[LAST[w].name], "ChangeCipherSpec")),
+                z3.Not(st.m[CCS_LAST[w].name]),
             )
         ),
         lambda st: st.sym.is_msg("Finished"),
@@ -121,13 +125,13 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "ccs-then-finished",
         "RFC 5246 §7.4.9",
         "after its ChangeCipherSpec, a sender's next handshake-layer message is its Finished",
-        (LAST_C, LAST_S),
+        (CCS_LAST_C, CCS_LAST_S),
         _any_sender(
             lambda st, w: z3.And(
                 from_(st.sym, w),
                 handshake_layer(st.sym),
                 z3.Not(st.sym.is_msg("Finished")),
-                last_is(st.m[LAST[w].name], "ChangeCipherSpec"),
+                st.m[CCS_LAST[w].name],
             )
         ),
         lambda st: st.sym.is_msg("ChangeCipherSpec"),
@@ -144,30 +148,26 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "no-appdata-in-ccs-gap",
         "RFC 5246 §7.1 note, §7.4.9",
         "no ApplicationData from a sender between its ChangeCipherSpec and its Finished",
-        (LAST_C, LAST_S),
+        (CCS_LAST_C, CCS_LAST_S),
         _any_sender(
-            lambda st, w: z3.And(
-                st.sym.is_msg("ApplicationData", w), last_is(st.m[LAST[w].name], "ChangeCipherSpec")
-            )
+            lambda st, w: z3.And(st.sym.is_msg("ApplicationData", w), st.m[CCS_LAST[w].name])
         ),
-        lambda st: z3.And(
-            st.sym.is_msg("ApplicationData"), z3.Not(last_is(st.m["last_c"], "Finished"))
-        ),
+        lambda st: z3.And(st.sym.is_msg("ApplicationData"), z3.Not(st.m["ccs_last_c"])),
     ),
     Property(
         "ske-required-present",
         "RFC 5246 §7.4.3; RFC 4492 §2.2, §2.4 (CVE-2014-3572)",
         "in a handshake whose key exchange requires ServerKeyExchange, ServerHelloDone comes "
         "only after a ServerKeyExchange",
-        (FAM, seen("ske", "ServerKeyExchange")),
+        (SKE_REQUIRED, seen("ske", "ServerKeyExchange")),
         lambda st: z3.And(
             st.sym.is_msg("ServerHelloDone"),
             z3.Not(st.m["ske"]),
-            family_where(st.m["fam"], lambda f: f.ske == "required"),
+            st.m["ske_required"],
         ),
         lambda st: z3.And(
             st.sym.is_msg("ServerHelloDone"),
-            family_where(st.m["fam"], lambda f: f.ske == "required"),
+            st.m["ske_required"],
         ),
     ),
     Property(
@@ -175,10 +175,10 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 5246 §7.4.3 (FREAK, CVE-2015-0204)",
         "no ServerKeyExchange for key exchanges where it is not legal (RSA, DH_DSS, DH_RSA, "
         "ECDH_*, KRB5, GOST)",
-        (FAM,),
+        (SKE_FORBIDDEN,),
         lambda st: z3.And(
             st.sym.is_msg("ServerKeyExchange"),
-            family_where(st.m["fam"], lambda f: f.ske == "forbidden"),
+            st.m["ske_forbidden"],
         ),
         lambda st: st.sym.is_msg("ServerKeyExchange"),
     ),
@@ -188,17 +188,17 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "the server sends Certificate exactly when its key exchange authenticates with "
         "certificates: none for anonymous/PSK/SRP, and none missing before "
         "ServerKeyExchange/ServerHelloDone otherwise",
-        (FAM, seen("scert", "Certificate", S), RESUMED),
+        (CERT_FORBIDDEN, CERT_REQUIRED, seen("scert", "Certificate", S), RESUMED),
         lambda st: z3.Or(
             z3.And(
                 st.sym.is_msg("Certificate", S),
-                family_where(st.m["fam"], lambda f: f.server_cert == "forbidden"),
+                st.m["cert_forbidden"],
             ),
             z3.And(
                 _is_any(st.sym, "ServerKeyExchange", "ServerHelloDone"),
                 z3.Not(st.m["scert"]),
                 z3.Not(st.m["resumed"]),
-                family_where(st.m["fam"], lambda f: f.server_cert == "required"),
+                st.m["cert_required"],
             ),
         ),
         lambda st: st.sym.is_msg("Certificate", S),
@@ -220,12 +220,12 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 5246 §7.4.6; RFC 4492 §3",
         "a client Certificate with fixed (EC)DH parameters is accepted only under a static "
         "DH_*/ECDH_* key exchange",
-        (FAM,),
+        (STATIC_DH_FAMILY,),
         lambda st: z3.And(
             st.sym.is_msg("Certificate", C),
             st.sym.attr_is("Certificate", "empty", False),
             st.sym.attr_is("Certificate", "fixed_dh", True),
-            z3.Not(family_in(st.m["fam"], *STATIC_DH)),
+            z3.Not(st.m["static_dh"]),
         ),
         lambda st: z3.And(
             st.sym.is_msg("Certificate", C),
@@ -295,10 +295,13 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 6066 §8",
         "CertificateStatus only immediately after the server's Certificate (HelloRequest, which "
         "is outside the handshake, aside), and only if the ServerHello echoed status_request",
-        (echoed("status", "status"), last_message("last_s_hs", S, skip=("HelloRequest",))),
+        (
+            echoed("status", "status"),
+            last_was("cert_last_s", S, "Certificate", skip=("HelloRequest",)),
+        ),
         lambda st: z3.And(
             st.sym.is_msg("CertificateStatus"),
-            z3.Or(z3.Not(st.m["status"]), z3.Not(last_is(st.m["last_s_hs"], "Certificate"))),
+            z3.Or(z3.Not(st.m["status"]), z3.Not(st.m["cert_last_s"])),
         ),
         lambda st: st.sym.is_msg("CertificateStatus"),
     ),
@@ -307,10 +310,10 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 5246 §7.4.4; RFC 4279 §2",
         "a server without a certificate (anonymous, PSK, SRP, Kerberos) never sends "
         "CertificateRequest",
-        (FAM,),
+        (CERT_FORBIDDEN,),
         lambda st: z3.And(
             st.sym.is_msg("CertificateRequest"),
-            family_where(st.m["fam"], lambda f: f.server_cert == "forbidden"),
+            st.m["cert_forbidden"],
         ),
         lambda st: st.sym.is_msg("CertificateRequest"),
     ),
@@ -322,13 +325,14 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         (
             FIN_C_EVER,
             FIN_S_EVER,
+            HELLO_SEEN,
             Monitor(
                 "first_ri",
-                (None, False, True),
-                None,
+                BOOL,
+                False,
                 lambda sym, m: z3.If(
-                    z3.And(sym.is_msg("ServerHello"), m["first_ri"] == 0),
-                    z3.If(sym.attrs[("ServerHello", "ri")], z3.BitVecVal(2, 2), z3.BitVecVal(1, 2)),
+                    z3.And(sym.is_msg("ServerHello"), z3.Not(m["hello_seen"])),
+                    sym.attrs[("ServerHello", "ri")],
                     m["first_ri"],
                 ),
             ),
@@ -336,9 +340,7 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         lambda st: z3.And(
             st.sym.is_msg("ServerHello"),
             _completed(st),
-            z3.If(
-                st.sym.attrs[("ServerHello", "ri")], st.m["first_ri"] != 2, st.m["first_ri"] != 1
-            ),
+            st.sym.attrs[("ServerHello", "ri")] != st.m["first_ri"],
         ),
         lambda st: z3.And(st.sym.is_msg("ServerHello"), _completed(st)),
     ),
@@ -377,14 +379,17 @@ PROPERTIES: Final[tuple[Property, ...]] = (
         "RFC 5246 §7.4.1.2, §7.4.1.3",
         "the first handshake message (HelloRequest aside) is the client's ClientHello, and "
         "ServerHello only answers the ClientHello just sent",
-        (last_message("last_any", None, skip=("HelloRequest",)),),
+        (
+            last_was("ch_last", None, "ClientHello", skip=("HelloRequest",)),
+            flag("started", lambda s: z3.And(handshake_layer(s), z3.Not(s.is_msg("HelloRequest")))),
+        ),
         lambda st: z3.Or(
             z3.And(
                 handshake_layer(st.sym),
-                last_is(st.m["last_any"], None),
+                z3.Not(st.m["started"]),
                 z3.Not(_is_any(st.sym, "HelloRequest", "ClientHello")),
             ),
-            z3.And(st.sym.is_msg("ServerHello"), z3.Not(last_is(st.m["last_any"], "ClientHello"))),
+            z3.And(st.sym.is_msg("ServerHello"), z3.Not(st.m["ch_last"])),
         ),
         lambda st: st.sym.is_msg("ServerHello"),
     ),

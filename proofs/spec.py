@@ -18,8 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
-from tlsmodel.model.alphabet import MESSAGE_TYPES
-from tlsmodel.model.suites import FAMILIES
+from tlsmodel.model.suites import FAMILIES, Family
 from tlsmodel.model.tables import BOOL, Value
 from tlsmodel.proofs.encoding import TYPE_INDEX, Config, Encoding, Sym
 
@@ -79,7 +78,6 @@ def _widen(term: Term, width: int) -> Term:
 
 # --- monitor building blocks -------------------------------------------------------------------
 
-LAST_DOMAIN: tuple[Value, ...] = (None, *MESSAGE_TYPES)
 _RECORD_ONLY = ("Alert", "ApplicationData")
 
 
@@ -93,22 +91,17 @@ def from_(sym: Sym, sender: str) -> z3.BoolRef:
     return sym.server if sender == "server" else z3.Not(sym.server)
 
 
-def last_message(name: str, sender: str | None, skip: tuple[str, ...] = ()) -> Monitor:
-    """The last handshake-layer message (of ``sender``, or of either side), types in ``skip``
-    not counted; ``None`` before the first."""
+def last_was(name: str, sender: str | None, message: str, skip: tuple[str, ...] = ()) -> Monitor:
+    """Whether the last handshake-layer message (of ``sender``, or of either side; types in
+    ``skip`` not counted) was ``message``. False before the first."""
 
     def update(sym: Sym, m: Monitors) -> Term:
         counted = [handshake_layer(sym), *(sym.type != TYPE_INDEX[t] for t in skip)]
         if sender is not None:
             counted.append(from_(sym, sender))
-        return z3.If(z3.And(counted), _widen(sym.type, m[name].size()) + 1, m[name])
+        return z3.If(z3.And(counted), sym.type == TYPE_INDEX[message], m[name])
 
-    return Monitor(name, LAST_DOMAIN, None, update)
-
-
-def last_is(term: Term, *messages: Value) -> z3.BoolRef:
-    """A ``last_message`` monitor holds one of ``messages`` (``None``: nothing yet)."""
-    return z3.Or([term == LAST_DOMAIN.index(msg) for msg in messages])
+    return Monitor(name, BOOL, False, update)
 
 
 def flag(
@@ -160,6 +153,20 @@ def family(name: str = "fam") -> Monitor:
         )
 
     return Monitor(name, FAMILY_DOMAIN, None, update)
+
+
+def family_is(name: str, test: Callable[[Family], bool]) -> Monitor:
+    """Whether the current handshake's ServerHello chose a family with ``test(family)``.
+
+    A Bool rather than the family itself: the properties only ever ask one such question, and
+    a Bool is far easier for the CHC engine to relate to the tables' state than a family index.
+    """
+
+    def update(sym: Sym, m: Monitors) -> Term:
+        chosen = sym.attr_is("ServerHello", "family", *(n for n, f in FAMILIES.items() if test(f)))
+        return z3.If(sym.is_msg("ServerHello"), chosen, z3.And(m[name], z3.Not(new_handshake(sym))))
+
+    return Monitor(name, BOOL, False, update)
 
 
 def family_where(term: Term, test: Callable[[object], bool]) -> z3.BoolRef:
