@@ -32,7 +32,7 @@ _SOURCES = [
     ({"client_auth": "require"}, [{"cert": "client_rsa"}]),
     ({"cipher": "AES128-GCM-SHA256", "no_ticket": True}, [{}]),
     ({"cipher": "DHE-RSA-AES128-GCM-SHA256", "dhparams": True}, [{}]),
-    ({"extra": ["-client_renegotiation"]}, [{"steps": (0.3, b"R\n", 0.5)}]),
+    ({"extra": ["-client_renegotiation"]}, [{"steps": (peers.HANDSHAKE_DONE, b"R\n", 1.0)}]),
 ]
 
 

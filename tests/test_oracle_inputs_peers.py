@@ -1,12 +1,13 @@
-"""Capture readers against real peers: tshark on loopback around OpenSSL and GnuTLS handshakes.
+"""Capture readers against OpenSSL: tshark on loopback around s_server/s_client handshakes.
 
-Each configuration the peers support is run once; the capture is read with and without the key
-log, and the client's ``-msg`` log is read too. The expected message sequences are written out
-from RFC 5246 §7.3 (Figures 1 and 2), RFC 5077 §3 (tickets), RFC 6066 §8 (CertificateStatus)
-and RFC 5246 §7.4.1 (renegotiation), not copied from the readers' output.
+Each configuration OpenSSL supports is run once; the capture is read with and without the key
+log, and each client's ``-msg`` and each server's ``-trace`` output are read too. The expected
+message sequences (``support.flows``) are written from RFC 5246 §7.3 (Figures 1 and 2), RFC 5077
+§3 (tickets), RFC 6066 §8 (CertificateStatus) and RFC 5246 §7.4.1 (renegotiation), not copied
+from the readers' output.
 
-All OpenSSL servers share one tshark capture (filter on all their ports), so the module costs a
-few tshark start-ups, not one per configuration. GnuTLS runs in a private network namespace.
+All servers share one tshark capture (filter on all their ports), so the module costs one
+tshark start-up, not one per configuration. GnuTLS is in test_oracle_inputs_gnutls.py.
 """
 
 from __future__ import annotations
@@ -22,63 +23,24 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from support import peers, pki
+from support.flows import (
+    ABBREVIATED,
+    CLOSE,
+    U,
+    client_flight,
+    first,
+    full,
+    hello_flight,
+    renegotiation,
+    seq,
+)
+from support.flows import server_hello as _sh
 from tlsmodel.oracle.inputs import load_traces
 
 pytestmark = [
     pytest.mark.network,
     pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark"),
 ]
-
-U = "unknown-encrypted"
-
-
-def hello_flight(*, ske: bool = True, status: bool = False, cr: bool = False) -> list[str]:
-    """Server's first flight of a full handshake (RFC 5246 §7.3 Figure 1)."""
-    out = ["S:ServerHello", "S:Certificate"]
-    out += ["S:CertificateStatus"] * status + ["S:ServerKeyExchange"] * ske
-    return out + ["S:CertificateRequest"] * cr + ["S:ServerHelloDone"]
-
-
-def client_flight(client_cert: str | None = None) -> list[str]:
-    out = ["C:Certificate"] if client_cert else []
-    out.append("C:ClientKeyExchange")
-    out += ["C:CertificateVerify"] if client_cert == "cert" else []
-    return [*out, "C:ChangeCipherSpec", "C:Finished"]
-
-
-def full(ticket: bool = True, client_cert: str | None = None, **server: bool) -> list[str]:
-    """A whole full handshake; NewSessionTicket iff the server issues tickets (RFC 5077 §3.3)."""
-    tail = ["S:NewSessionTicket"] * ticket + ["S:ChangeCipherSpec", "S:Finished"]
-    return ["C:ClientHello", *hello_flight(**server), *client_flight(client_cert), *tail]
-
-
-ABBREVIATED = ["C:ClientHello", "S:ServerHello", "S:ChangeCipherSpec", "S:Finished"]
-ABBREVIATED += ["C:ChangeCipherSpec", "C:Finished"]  # RFC 5246 §7.3 Figure 2
-CLOSE = ["C:Alert", "S:Alert"]
-
-
-def renegotiation(keys: bool, ticket: bool = True) -> list[str]:
-    """A client-initiated full renegotiation; without keys only each Finished after its CCS
-    is named (the others are encrypted under the first handshake's keys)."""
-    if keys:
-        return full(ticket)
-    server = [U] * 4  # ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
-    tail = [U] * ticket + ["ChangeCipherSpec", "Finished"]
-    return [f"C:{U}", *(f"S:{m}" for m in server), f"C:{U}", "C:ChangeCipherSpec", "C:Finished"] + [
-        f"S:{m}" for m in tail
-    ]
-
-
-def seq(trace: Any) -> list[str]:
-    return [f"{m['from'][0].upper()}:{m['type']}" for m in trace.messages]
-
-
-def first(trace: Any, token: str, nth: int = 0) -> dict[str, Any]:
-    return [m for m in trace.messages if seq_token(m) == token][nth]
-
-
-def seq_token(message: dict[str, Any]) -> str:
-    return f"{message['from'][0].upper()}:{message['type']}"
 
 
 @dataclass
@@ -148,29 +110,29 @@ OPENSSL = [
     Scenario(
         "renegotiation",
         {"extra": ["-client_renegotiation"]},
-        [{"steps": (0.3, b"R\n", 0.6)}],
+        [{"steps": (peers.HANDSHAKE_DONE, b"R\n", 1.0)}],
         [full(True) + renegotiation(True) + CLOSE],
         [full(True) + renegotiation(False) + CLOSE],
     ),
     Scenario(
         "renegotiation_refused",
         NT,
-        [{"steps": (0.3, b"R\n", 0.6)}],
+        [{"steps": (peers.HANDSHAKE_DONE, b"R\n", 1.0)}],
         [full(False) + ["C:ClientHello", "S:Alert", "C:Alert"]],
         [full(False) + [f"C:{U}", "S:Alert", "C:Alert"]],
     ),
     Scenario(
         "hello_request",
         {},
-        [{"steps": (1.5,)}],
+        [{"steps": (peers.HANDSHAKE_DONE, 2.0)}],
         [full(True) + ["S:HelloRequest", *ABBREVIATED, *CLOSE]],
         [full(True) + [f"S:{U}", f"C:{U}", f"S:{U}", *ABBREVIATED[2:], *CLOSE]],
-        server_steps=(0.6, b"r\n"),
+        server_steps=(peers.SERVER_HANDSHAKE_DONE, b"r\n"),
     ),
     Scenario(
         "application_data",
         {"extra": ["-www"]},
-        [{"steps": (0.3, b"GET / HTTP/1.0\r\n\r\n", 0.5)}],
+        [{"steps": (peers.HANDSHAKE_DONE, b"GET / HTTP/1.0\r\n\r\n", 1.0)}],
         [full(True) + ["C:ApplicationData", "S:ApplicationData", "S:Alert", "C:Alert"]],
     ),
     Scenario(
@@ -287,10 +249,6 @@ def test_openssl_capture_sequences(
     assert all(t.extra["unsupported"] is None for t in traces)
     if not keys and scenario.without_keys is not None:
         assert any("unknown-encrypted" in n for t in traces for n in t.extra["notes"])
-
-
-def _sh(trace: Any, nth: int = 0) -> dict[str, Any]:
-    return first(trace, "S:ServerHello", nth)
 
 
 def test_openssl_server_hello_attributes(openssl_traces: dict[bool, dict[str, list[Any]]]) -> None:
@@ -421,104 +379,3 @@ def test_truncated_capture_keeps_earlier_connections(
     assert len(traces) >= 5 and all(hasattr(t, "messages") for t in traces)
     frame = int(errors.where.split()[1])
     assert all(int(t.extra["locations"][-1].split()[1]) < frame for t in traces)
-
-
-@dataclass
-class GnuTLS:
-    name: str
-    server: dict[str, Any]
-    client: dict[str, Any]
-    expected: list[list[str]]
-    without_keys: list[list[str]] | None = None
-
-
-def _kx(kx: str) -> dict[str, str]:
-    return {"priority": peers.gnutls_priority(kx)}
-
-
-GNUTLS = [
-    GnuTLS("ecdhe_rsa", {}, {}, [full() + CLOSE]),
-    GnuTLS("dhe_rsa", _kx("DHE-RSA"), _kx("DHE-RSA"), [full() + CLOSE]),
-    GnuTLS("rsa", _kx("RSA"), _kx("RSA"), [full(ske=False) + CLOSE]),
-    GnuTLS(
-        "ecdhe_ecdsa", {**_kx("ECDHE-ECDSA"), "cert": "ecdsa"}, _kx("ECDHE-ECDSA"), [full() + CLOSE]
-    ),
-    GnuTLS(
-        "auth_cert",
-        {"client_auth": "require"},
-        {"cert": "client_ecdsa"},
-        [full(True, "cert", cr=True) + CLOSE],
-    ),
-    GnuTLS(
-        "auth_requested_empty",
-        {"client_auth": "request"},
-        {},
-        [full(True, "empty", cr=True) + CLOSE],
-    ),
-    GnuTLS(
-        "auth_required_empty",  # GnuTLS answers the empty Certificate with decode_error
-        {"client_auth": "require"},
-        {},
-        [["C:ClientHello", *hello_flight(cr=True), *client_flight("empty"), "S:Alert"]],
-    ),
-    GnuTLS("resume_ticket", {}, {"resume": True}, [full() + CLOSE, ABBREVIATED + CLOSE]),
-    GnuTLS(
-        "resume_id",
-        {"no_ticket": True},
-        {"resume": True, "no_ticket": True},
-        [full(False) + CLOSE, ABBREVIATED + CLOSE],
-    ),
-    GnuTLS(
-        "renegotiation",
-        {},
-        {"rehandshake": True},
-        [full() + renegotiation(True) + CLOSE],
-        [full() + renegotiation(False) + CLOSE],
-    ),
-    GnuTLS("stapling", {"ocsp": True}, {"extra": ["--insecure"]}, [full(status=True) + CLOSE]),
-]
-
-
-@pytest.fixture(scope="module")
-def gnutls_captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """One private-namespace run per configuration: (capture, client key log)."""
-    work = tmp_path_factory.mktemp("gnutls")
-    test_pki = pki.make_pki(work / "pki")
-    out = {}
-    for case in GNUTLS:
-        sdir = work / case.name
-        client = dict(case.client)
-        if "cert" in client:
-            client["cert"] = getattr(test_pki, client["cert"])
-        run = peers.gnutls_session(
-            sdir,
-            peers.gnutls_server_argv(test_pki, **case.server),
-            peers.gnutls_client_argv(test_pki, **client),
-            capture=sdir / "c.pcapng",
-            keylog=sdir / "client.keys",
-        )
-        assert run.client_rc is not None, run.log
-        out[case.name] = (sdir / "c.pcapng", sdir / "client.keys")
-    return out
-
-
-@pytest.mark.parametrize("keys", [True, False], ids=["keylog", "nokeys"])
-@pytest.mark.parametrize("case", GNUTLS, ids=[c.name for c in GNUTLS])
-def test_gnutls_capture_sequences(
-    case: GnuTLS, keys: bool, gnutls_captures: dict[str, tuple[Path, Path]]
-) -> None:
-    pcap, keylog = gnutls_captures[case.name]
-    traces = list(load_traces(pcap, keylog=keylog if keys and keylog.exists() else None))
-    assert all(hasattr(t, "messages") for t in traces), traces
-    expected = case.expected if keys or case.without_keys is None else case.without_keys
-    assert [seq(t) for t in traces] == expected
-    assert all(t.extra["unsupported"] is None for t in traces)
-    assert all(t.id.endswith("-127.0.0.1:4433") for t in traces)
-    if case.name == "auth_required_empty":
-        alert = traces[0].messages[-1]
-        assert (alert["level"], alert["description"]) == ("fatal", "decode_error")
-    if case.name.startswith("resume"):
-        assert [_sh(t)["resumed"] for t in traces] == [False, True]
-    # With the key log every message is read: tshark decrypts even the resumed sessions, for
-    # which GnuTLS logs no secret, from the master secret of the session they resume.
-    assert [t.extra["undecrypted"] == 0 for t in traces] == [keys] * len(traces)

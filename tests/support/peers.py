@@ -33,7 +33,10 @@ from typing import Literal
 from .pki import KeyPair, TestPKI
 
 ClientAuth = Literal["none", "request", "require"]
-Step = bytes | float  # bytes are written to stdin, a float is a pause in seconds
+# A script step: bytes are written to stdin, a float is a pause in seconds, a str waits (up to
+# STEP_WAIT seconds) until that text appears in the process's output.
+Step = bytes | float | str
+STEP_WAIT = 10.0
 
 GNUTLS_PORT = 4433  # fixed: the private namespace has nothing else listening
 
@@ -88,12 +91,25 @@ class Peer:
             self.proc.stdin.flush()
 
     def play(self, steps: Sequence[Step]) -> None:
-        """Write each bytes step, sleep each float step: a small script for s_client/s_server."""
+        """A small script for s_client/s_server: write each bytes step, sleep each float step,
+        wait for each str step to appear in the output (``RuntimeError`` if it does not)."""
         for step in steps:
             if isinstance(step, bytes):
                 self.write(step)
+            elif isinstance(step, str):
+                if not self.wait_for(step, STEP_WAIT):
+                    raise RuntimeError(f"{self.name}: no {step!r} in time\n{self.describe()}")
             else:
                 time.sleep(step)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """Wait until ``text`` is in the stdout or stderr file (False after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stdout() and text not in self.stderr():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                return text in self.stdout() or text in self.stderr()
+            time.sleep(0.02)
+        return True
 
     def wait(self, timeout: float) -> int | None:
         """Wait for a normal exit; None if it is still running after ``timeout``."""
@@ -285,6 +301,11 @@ def openssl_client_argv(
     return argv + list(extra)
 
 
+# Printed by s_client when its first handshake completes; by s_server ("CIPHER is ...") too.
+HANDSHAKE_DONE = "SSL handshake has read"
+SERVER_HANDSHAKE_DONE = "CIPHER is "
+
+
 def openssl_client(
     port: int,
     workdir: Path,
@@ -297,7 +318,8 @@ def openssl_client(
     """Run ``openssl s_client`` to completion and return the stopped Peer (read its output).
 
     ``steps`` is played on stdin (``b"R\\n"`` asks s_client to renegotiate, ``b"Q\\n"`` to
-    quit); then stdin is closed, which makes s_client send close_notify and exit. ``timeout``
+    quit; ``HANDSHAKE_DONE`` waits for the handshake to finish); then stdin is closed, which
+    makes s_client send close_notify and exit. ``timeout``
     bounds the whole run; a client still running then is killed."""
     argv = openssl_client_argv(port, **options)  # type: ignore[arg-type]
     with spawn(argv, workdir, name or f"s_client-{port}-{time.monotonic_ns()}") as peer:
