@@ -17,6 +17,7 @@ from tlsmodel.errors import UsageError
 
 # Module paths of the subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "tlsmodel.proofs.cli",
     "tlsmodel.model.cli",
     "tlsmodel.oracle.cli",
     "tlsmodel.diagrams.cli",
