@@ -17,6 +17,7 @@ unless the tables really accept it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import z3
@@ -56,12 +57,20 @@ def horn_clauses(model: Model, prop: Property) -> list[z3.BoolRef]:
     ]
 
 
-def prove(model: Model, prop: Property, timeout_ms: int = 10_000, cex_depth: int = 24) -> Result:
+def prove(
+    model: Model,
+    prop: Property,
+    timeout_ms: int = 10_000,
+    cex_depth: int = 24,
+    find_witness: bool = True,
+) -> Result:
     """Decide ``prop`` on ``model`` for all trace lengths with Spacer.
 
     ``violated`` carries the shortest counterexample (BMC up to ``cex_depth``); ``proved``
     carries the shortest witness (the property is not vacuous; a missing witness within
-    ``cex_depth`` makes the result ``unknown``, as a vacuous proof is no proof).
+    ``cex_depth`` makes the result ``unknown``, as a vacuous proof is no proof). A caller that
+    finds the witnesses of many properties at once (``all_violations``, ``which="witness"``)
+    passes ``find_witness=False`` and then applies ``with_witness``.
     """
     start = time.perf_counter()
     solver = z3.SolverFor("HORN")
@@ -89,19 +98,25 @@ def prove(model: Model, prop: Property, timeout_ms: int = 10_000, cex_depth: int
             time.perf_counter() - start,
             detail=f"Spacer: {solver.reason_unknown()}",
         )
+    proved = Result(prop.name, prop.rfc, CHC_METHOD, PROVED, time.perf_counter() - start)
+    if not find_witness:
+        return proved
     witness = shortest(model, prop, cex_depth, "witness")
+    return with_witness(proved, witness, cex_depth, time.perf_counter() - start)
+
+
+def with_witness(result: Result, witness: Trace | None, depth: int, seconds: float) -> Result:
+    """A CHC proof counts only with a witness: attach it, or turn the proof into ``unknown``."""
+    if result.verdict != PROVED:
+        return result
     if witness is None:
-        return Result(
-            prop.name,
-            prop.rfc,
-            CHC_METHOD,
-            UNKNOWN,
-            time.perf_counter() - start,
-            detail=f"vacuous? no witness up to depth {cex_depth}",
+        return dataclasses.replace(
+            result,
+            verdict=UNKNOWN,
+            seconds=seconds,
+            detail=f"vacuous? no witness up to depth {depth}",
         )
-    return Result(
-        prop.name, prop.rfc, CHC_METHOD, PROVED, time.perf_counter() - start, witness=witness
-    )
+    return dataclasses.replace(result, witness=witness, seconds=seconds)
 
 
 def shortest(model: Model, prop: Property, max_depth: int, which: str) -> Trace | None:
