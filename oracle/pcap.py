@@ -73,7 +73,12 @@ _RECORD_LABELS = {
     "Encrypted Handshake Message": _ENCRYPTED_HANDSHAKE,
     "Encrypted Alert": _ENCRYPTED_ALERT,
 }
-_IGNORED_PREFIXES = ("Heartbeat", "Encrypted Heartbeat", "Ignored Unknown Record")
+_IGNORED_PREFIXES = (
+    "Heartbeat",
+    "Encrypted Heartbeat",
+    "Ignored Unknown Record",
+    "Continuation Data",
+)
 _CONTENT_TYPES = {20: _CCS, 21: _ALERT, 23: _APP_DATA, 24: _IGNORED}
 
 
@@ -217,6 +222,8 @@ def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], 
                 builder.note(f"{where}: alert description {code} is not in the IANA registry")
             builder.alert(sender, where, level, description)
             alert_index += 1
+        else:  # _IGNORED: RFC 6520 heartbeats and what tshark could not frame as TLS
+            builder.note(f"{where}: a heartbeat or unreadable record was skipped")
 
 
 class _Hellos:

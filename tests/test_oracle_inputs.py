@@ -306,3 +306,21 @@ def test_jsonl_through_the_same_entry_point(tmp_path: Path) -> None:
     trace, error = list(load_traces(path))
     assert isinstance(trace, Trace) and trace.id == "a"
     assert isinstance(error, InputError) and error.where == "2"
+
+
+def test_heartbeats_and_unframed_records_are_skipped_with_a_note() -> None:
+    values = [""] * len(pcap.FIELDS)
+    values[pcap.FIELDS.index("_ws.col.Info")] = "Heartbeat Request, Change Cipher Spec"
+    values[pcap.FIELDS.index("tls.record.content_type")] = "24,20"
+    builder = ConnectionBuilder("x")
+    builder.hello("c", "ClientHello", "frame 1", "", (0x0303,))
+    pcap._frame_messages(builder, "c", values, "frame 2")
+    values[pcap.FIELDS.index("_ws.col.Info")] = "Continuation Data"
+    values[pcap.FIELDS.index("tls.record.content_type")] = ""
+    pcap._frame_messages(builder, "c", values, "frame 3")
+    trace = builder.finish("t", "c")
+    assert seq(trace) == ["C:ClientHello", "C:ChangeCipherSpec"]
+    assert trace.extra["notes"] == [
+        "frame 2: a heartbeat or unreadable record was skipped",
+        "frame 3: a heartbeat or unreadable record was skipped",
+    ]
