@@ -50,10 +50,7 @@ def export_queries(directory: Path, equivalence_depth: int) -> int:
     )
     from tlsmodel.proofs.declarative import equivalence_queries
 
-    files += [
-        (f"declarative-{stem}", text)
-        for stem, text in equivalence_queries(TLS12, equivalence_depth)
-    ]
+    files += equivalence_queries(TLS12, equivalence_depth)
     for stem, text in files:
         (directory / f"{stem}.smt2").write_text(text, encoding="utf-8")
     return len(files)
