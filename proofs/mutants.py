@@ -196,7 +196,7 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MutantResult:
     """Whether the properties kill a mutant, which ones, and the shortest counterexample."""
 
@@ -237,9 +237,10 @@ def divergence_depth(model: Model, max_depth: int) -> int:
     """The length of the shortest trace ``model`` accepts and the RFC tables reject.
 
     Exhaustive breadth-first search over pairs (mutant configuration, RFC configuration) with
-    ``Machine.step``. A counterexample of a property on the tables' own behaviour would be one
-    on TLS12, which satisfies every property (proved), so every property counterexample of a
-    mutant that only adds behaviour is at least this long — BMC need not ask shorter depths.
+    ``Machine.step``. A property that reads only the trace cannot fail on a trace the RFC tables
+    accept (TLS12 satisfies it, proved), so its counterexamples on the mutant are at least this
+    long and BMC need not ask shorter depths. (``fatal-alert-always-accepted`` also reads the
+    relation; none of the mutants removes an alert row, so none can fail it earlier.)
     Returns 1 when nothing diverges within ``max_depth`` (BMC then asks every depth).
     """
     mutant, rfc = machine_for(model), machine_for(TLS12)

@@ -12,11 +12,12 @@ histories and live in ``structural``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import z3
 from tlsmodel.model.tables import BOOL
-from tlsmodel.proofs.encoding import constant_symbol
+from tlsmodel.proofs.encoding import Sym, constant_symbol
 from tlsmodel.proofs.spec import (
     Monitor,
     Property,
@@ -55,11 +56,12 @@ def _completed(step: Step) -> z3.BoolRef:
     return z3.And(step.m["fin_c_ever"], step.m["fin_s_ever"])
 
 
-def _any_sender(test):  # type: ignore[no-untyped-def]
+def _any_sender(test: Callable[[Step, str], z3.BoolRef]) -> Callable[[Step], z3.BoolRef]:
+    """A bad condition that holds if ``test`` holds for the client or for the server."""
     return lambda step: z3.Or([test(step, who) for who in SENDERS])
 
 
-def _cert_kind(sym) -> z3.ExprRef:  # type: ignore[no-untyped-def]
+def _cert_kind(sym: Sym) -> z3.ExprRef:
     """The client Certificate just accepted: 1 empty, 2 fixed-(EC)DH, 3 signing-capable."""
     empty = sym.attr_is("Certificate", "empty", True)
     fixed = sym.attr_is("Certificate", "fixed_dh", True)
@@ -87,7 +89,7 @@ HANDSHAKE_ONLY: Final = (
 )
 
 
-def _is_any(sym, *messages: str) -> z3.BoolRef:  # type: ignore[no-untyped-def]
+def _is_any(sym: Sym, *messages: str) -> z3.BoolRef:
     return z3.Or([sym.is_msg(m) for m in messages])
 
 

@@ -71,11 +71,6 @@ class Property:
     witness: Callable[[Step], z3.BoolRef]
 
 
-def _widen(term: Term, width: int) -> Term:
-    """``term`` zero-extended to ``width`` bits (the index shifts by one for a ``None``)."""
-    return z3.ZeroExt(width - term.size(), term) if width > term.size() else term
-
-
 # --- monitor building blocks -------------------------------------------------------------------
 
 _RECORD_ONLY = ("Alert", "ApplicationData")
@@ -138,23 +133,6 @@ def echoed(name: str, attr: str) -> Monitor:
     return Monitor(name, BOOL, False, update)
 
 
-FAMILY_DOMAIN: tuple[Value, ...] = (None, *FAMILIES)
-
-
-def family(name: str = "fam") -> Monitor:
-    """The key-exchange family of the current handshake's ServerHello (``None`` before it)."""
-
-    def update(sym: Sym, m: Monitors) -> Term:
-        chosen = _widen(sym.attrs[("ServerHello", "family")], m[name].size()) + 1
-        return z3.If(
-            sym.is_msg("ServerHello"),
-            chosen,
-            z3.If(new_handshake(sym), z3.BitVecVal(0, m[name].size()), m[name]),
-        )
-
-    return Monitor(name, FAMILY_DOMAIN, None, update)
-
-
 def family_is(name: str, test: Callable[[Family], bool]) -> Monitor:
     """Whether the current handshake's ServerHello chose a family with ``test(family)``.
 
@@ -167,16 +145,6 @@ def family_is(name: str, test: Callable[[Family], bool]) -> Monitor:
         return z3.If(sym.is_msg("ServerHello"), chosen, z3.And(m[name], z3.Not(new_handshake(sym))))
 
     return Monitor(name, BOOL, False, update)
-
-
-def family_where(term: Term, test: Callable[[object], bool]) -> z3.BoolRef:
-    """The ``family`` monitor holds a family for which ``test(FAMILIES[name])`` is true."""
-    return z3.Or([term == FAMILY_DOMAIN.index(n) for n, fam in FAMILIES.items() if test(fam)])
-
-
-def family_in(term: Term, *names: str) -> z3.BoolRef:
-    """The ``family`` monitor holds one of the named families."""
-    return z3.Or([term == FAMILY_DOMAIN.index(n) for n in names])
 
 
 def alert(sym: Sym, level: str | None = None, kind: str | None = None) -> z3.BoolRef:
