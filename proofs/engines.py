@@ -75,6 +75,9 @@ def prove(
     start = time.perf_counter()
     solver = z3.SolverFor("HORN")
     solver.set("timeout", timeout_ms)
+    # Interpolating unsat cores only shape the lemmas Spacer learns, not what it can prove;
+    # without them these queries take about 30% less time.
+    solver.set("fp.spacer.use_iuc", False)
     solver.add(*horn_clauses(model, prop))
     answer = solver.check()
     if answer == z3.unsat:

@@ -155,6 +155,33 @@ class Graph:
         """``path`` as a ``Trace``."""
         return Trace(tuple(self.path(config)), config)
 
+    def witness_of(self, model: Model, row: Row) -> Trace | None:
+        """A shortest trace whose last step fires the expanded ``row`` (None: it never fires)."""
+        hit = self.first_fire.get(id(row))
+        if hit is None:
+            return None
+        config, symbol = hit
+        after = next(
+            succ for fired, succ in machine_for(model).step(config, symbol) if fired is row
+        )
+        return Trace((*self.path(config), (config, symbol)), after)
+
+
+def row_witnesses(model: Model) -> dict[Row, Trace]:
+    """For every table row, a shortest trace that ends by firing one of its expansions."""
+    graph = explore(model)
+    best: dict[tuple, Trace] = {}
+    for row in machine_for(model).rows:
+        trace = graph.witness_of(model, row)
+        key = _origin(row)
+        if trace is not None and (key not in best or len(trace.steps) < len(best[key].steps)):
+            best[key] = trace
+    return {
+        row: best[_origin(row, expanded=False)]
+        for row in model.rows
+        if _origin(row, expanded=False) in best
+    }
+
 
 def explore(model: Model) -> Graph:
     """Breadth-first search of every reachable configuration, recording edges and first fires."""

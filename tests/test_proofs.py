@@ -32,7 +32,7 @@ from tlsmodel.proofs.export import export_queries
 from tlsmodel.proofs.mutants import MUTANTS, run_mutants
 from tlsmodel.proofs.properties import BY_NAME, PROPERTIES
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED
-from tlsmodel.proofs.structural import explore
+from tlsmodel.proofs.structural import explore, row_witnesses
 from tlsmodel.proofs.unroll import unroll
 
 from tlsmodel.errors import UsageError
@@ -88,6 +88,17 @@ def test_mutant_counterexample_is_shortest(mutant_results) -> None:
         "ServerHelloDone",
         "ChangeCipherSpec",
     ]
+
+
+def test_every_table_row_has_a_replayed_witness_trace_that_fires_it() -> None:
+    witnesses = row_witnesses(TLS12)
+    assert set(witnesses) == set(TLS12.rows)
+    machine = machine_for(TLS12)
+    for row, trace in witnesses.items():
+        replay(TLS12, trace)
+        config, symbol = trace.steps[-1]
+        fired = [r for r, _ in machine.step(config, symbol)]
+        assert fired and (fired[0].message, fired[0].rfc) == (row.message, row.rfc)
 
 
 def test_a_solver_unknown_is_a_failure_not_a_pass() -> None:
