@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 import z3
-from tlsmodel.model.machine import INITIAL_CONFIG, machine_for, symbols, variables_dict
+from tlsmodel.model.machine import (
+    INITIAL_CONFIG,
+    accepting,
+    machine_for,
+    symbols,
+    variables_dict,
+)
 from tlsmodel.model.tables import TLS12
 from tlsmodel.proofs import cli
 from tlsmodel.proofs.check import Settings, report_order, run_all
@@ -166,6 +172,17 @@ def test_encoding_agrees_with_the_machine_on_sampled_steps() -> None:
             got.add(succ)
             solver.add(z3.Not(enc.is_config(n, succ)))
         assert got == expected, (config, symbol)
+
+
+def test_accepting_formula_matches_machine_accepting() -> None:
+    enc = encoding_for(TLS12)
+    c = new_config("acc")
+    formula = enc.accepting(c)
+    configs = list(explore(TLS12).parents)
+    for config in random.Random(7627).sample(configs, 400):
+        solver = z3.Solver()
+        solver.add(enc.is_config(c, config), formula)
+        assert (solver.check() == z3.sat) == accepting(config), config
 
 
 def _symbol_is(s, symbol) -> z3.BoolRef:
