@@ -174,25 +174,27 @@ def _codes(text: str) -> tuple[int, ...]:
     return tuple(_ints(text))
 
 
-def _events(values: list[str], types: Sequence[int], alerts: int) -> tuple[tuple[int, ...], bool]:
-    """The frame's messages in wire order as kinds, and whether the Info labels were usable.
+@functools.lru_cache(maxsize=4096)
+def _events(info: str, content: str, handshakes: int, alerts: int) -> tuple[tuple[int, ...], bool]:
+    """The frame's messages in wire order as kinds, and whether the Info labels were usable
+    (``handshakes``: typed handshake messages, ``alerts``: readable alerts in the frame).
 
     Info is trusted when it accounts for every record type tshark reports; a protocol above TLS
     that rewrote the column (HTTP does, whatever is disabled) fails that test, and the order is
     then rebuilt from the records alone: each handshake record carries the typed messages (all
     on the first one) or, with none, is an encrypted one."""
-    kinds = _label_kinds(values[_INFO])
-    records = _codes(values[_CONTENT])
+    kinds = _label_kinds(info)
+    records = _codes(content)
     count = kinds.count
     if (
-        count(_HANDSHAKE) == len(types)
+        count(_HANDSHAKE) == handshakes
         and count(_CCS) == records.count(20)
         and count(_APP_DATA) == records.count(23)
         and count(_ALERT) + count(_ENCRYPTED_ALERT) == records.count(21)
     ):
         return kinds, True
     rebuilt: list[int] = []
-    handshakes_left = len(types)
+    handshakes_left = handshakes
     for content in records:
         if content == 22:
             rebuilt += [_HANDSHAKE] * handshakes_left or [_ENCRYPTED_HANDSHAKE]
@@ -209,7 +211,7 @@ def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], 
     """Turn one frame's fields into messages on ``builder`` (see the module docstring)."""
     types = _codes(values[_HS_TYPE])
     levels, descs = _ints(values[_ALERT_LEVEL]), _ints(values[_ALERT_DESC])
-    kinds, exact = _events(values, types, len(levels))
+    kinds, exact = _events(values[_INFO], values[_CONTENT], len(types), len(levels))
     if not exact:
         builder.note(f"{where}: order of the records in this frame rebuilt from record types")
     hello_count = types.count(1) + types.count(2)
@@ -251,6 +253,15 @@ def _frame_messages(builder: ConnectionBuilder, sender: str, values: list[str], 
             builder.note(f"{where}: a heartbeat or unreadable record was skipped")
 
 
+def _extension_names(text: str) -> list[str]:
+    return list(_extension_tuple(text))  # a list of its own for every message
+
+
+@functools.lru_cache(maxsize=1024)
+def _extension_tuple(text: str) -> tuple[str, ...]:
+    return tuple(iana.extension_name(c) for c in _ints(text))
+
+
 class _Hellos:
     """The hello fields of one frame, handed out hello by hello.
 
@@ -276,7 +287,7 @@ class _Hellos:
         self.versions = _ints(values[_HS_VERSION], 16)
         self.sid_lengths = _ints(values[_SID_LEN])
         self.sids = values[_SID].split(",") if values[_SID] else []
-        self.suites = _ints(values[_SUITE], 16)
+        self.suites = values[_SUITE]  # read for ServerHellos only (a ClientHello lists dozens)
         self.supported = tuple(_ints(values[_SUPPORTED], 16))
         self.extensions = values[_EXT]  # named only for a ServerHello (ClientHellos list many)
 
@@ -290,10 +301,11 @@ class _Hellos:
         single = self.hello_count == 1
         attributes: dict[str, object] = {}
         if name == "ServerHello":
-            if self.suites:
-                attributes["cipher_suite"] = iana.suite_name(self.suites.pop(0))
+            if self.suites:  # one suite per ServerHello: the next in the list is this one's
+                code, _, self.suites = self.suites.partition(",")
+                attributes["cipher_suite"] = iana.suite_name(int(code, 16))
             if single:
-                attributes["extensions"] = [iana.extension_name(c) for c in _ints(self.extensions)]
+                attributes["extensions"] = _extension_names(self.extensions)
             offered = self.supported[-1:] if single else ()
         else:
             offered = self.supported if single else ()

@@ -88,7 +88,10 @@ class ConnectionBuilder:
 
     def add(self, sender: str, type_: str, location: str, **attributes: Any) -> None:
         """A message whose content was read (a named handshake message, CCS, ApplicationData)."""
-        self._pending.append(_Pending(sender, {"type": type_, **attributes}, location))
+        # "from" holds the sender key until ``finish`` knows the roles (and stays the first key).
+        self._pending.append(
+            _Pending(sender, {"from": sender, "type": type_, **attributes}, location)
+        )
         if type_ == "ChangeCipherSpec":
             self._encrypted.add(sender)
             self._awaiting_finished.add(sender)
@@ -113,14 +116,17 @@ class ConnectionBuilder:
         """A handshake record whose plaintext is unknown (no or wrong keys)."""
         if sender in self._awaiting_finished:
             self._awaiting_finished.discard(sender)
-            self._pending.append(_Pending(sender, {"type": "Finished"}, location, undecrypted=True))
+            message = {"from": sender, "type": "Finished"}
+            self._pending.append(_Pending(sender, message, location, undecrypted=True))
         else:
-            self._pending.append(_Pending(sender, {"type": UNKNOWN_ENCRYPTED}, location))
+            message = {"from": sender, "type": UNKNOWN_ENCRYPTED}
+            self._pending.append(_Pending(sender, message, location))
 
     def alert(self, sender: str, location: str, level: str | None, description: str | None) -> None:
         """An Alert; level/description None when encrypted or unknown (then absent)."""
         attributes = {"level": level, "description": description}
-        message = {"type": "Alert", **{k: v for k, v in attributes.items() if v is not None}}
+        known = {k: v for k, v in attributes.items() if v is not None}
+        message = {"from": sender, "type": "Alert", **known}
         partial = level is None or description is None
         self._pending.append(_Pending(sender, message, location, undecrypted=partial))
 
@@ -144,8 +150,8 @@ class ConnectionBuilder:
         messages: list[dict[str, Any]] = []
         undecrypted = inferred = unknown = 0
         for item in self._pending:
-            sender = "client" if item.sender == client else "server"
-            messages.append({"from": sender, **item.message})
+            item.message["from"] = "client" if item.sender == client else "server"
+            messages.append(item.message)
             if item.message["type"] == UNKNOWN_ENCRYPTED:
                 unknown += 1
             elif item.undecrypted:

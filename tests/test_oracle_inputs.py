@@ -233,13 +233,14 @@ def test_info_column_rewritten_by_another_protocol_falls_back_to_records() -> No
     values[pcap.FIELDS.index("_ws.col.Info")] = "GET / HTTP/1.1 "
     values[pcap.FIELDS.index("tls.record.content_type")] = "22,20,22,23"
     values[pcap.FIELDS.index("tls.handshake.type")] = "16"
-    kinds, exact = pcap._events(values, [16], 0)
+    info, content = pcap.FIELDS.index("_ws.col.Info"), pcap.FIELDS.index("tls.record.content_type")
+    kinds, exact = pcap._events(values[info], values[content], 1, 0)
     assert not exact
     assert kinds == (pcap._HANDSHAKE, pcap._CCS, pcap._ENCRYPTED_HANDSHAKE, pcap._APP_DATA)
     values[pcap.FIELDS.index("_ws.col.Info")] = (
         "Client Key Exchange, Change Cipher Spec, Encrypted Handshake Message, Application Data"
     )
-    assert pcap._events(values, [16], 0) == (kinds, True)
+    assert pcap._events(values[info], values[content], 1, 0) == (kinds, True)
 
 
 # --- detection and errors ------------------------------------------------------------------
