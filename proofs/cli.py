@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from tlsmodel.proofs.mutants import MutantResult
     from tlsmodel.proofs.results import Result
 
-COLUMNS = (("property", 38), ("RFC §", 30), ("method", 46), ("result", 9))
+COLUMNS = ("property", "RFC §", "method", "result")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -116,13 +116,13 @@ def run_order_names() -> list[str]:
 
 def format_report(results: list[Result], seconds: float) -> list[str]:
     """The human table, then every counterexample as alternating state / message lines."""
-    header = "".join(f"{name:<{width}}" for name, width in COLUMNS) + "time"
+    rows = [(r.name, r.rfc, r.method, r.verdict) for r in results]
+    widths = [max(len(cell) for cell in column) + 2 for column in zip(COLUMNS, *rows, strict=True)]
+    header = "".join(f"{name:<{w}}" for name, w in zip(COLUMNS, widths, strict=True)) + "time"
     lines = [header, "-" * len(header)]
-    for r in results:
-        cells = (r.name, r.rfc, r.method, r.verdict)
+    for r, cells in zip(results, rows, strict=True):
         lines.append(
-            "".join(f"{_cut(c, w - 1):<{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True))
-            + f"{r.seconds:.2f}s"
+            "".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)) + f"{r.seconds:.2f}s"
         )
     for r in results:
         if r.verdict == "proved":
@@ -190,7 +190,3 @@ _TIME = re.compile(r"\d+\.\d+s")
 def mask_times(text: str) -> str:
     """The report with every duration replaced by ``#s`` (for golden files)."""
     return _TIME.sub("#s", text)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
