@@ -124,6 +124,10 @@ def test_violation_on_a_mutant_is_reported_with_its_trace() -> None:
         "state"
     ]
     assert lines[-2].startswith("message server ServerKeyExchange")
+    report = cli.format_report([result], 1.0)
+    at = report.index("violated: ske-forbidden-absent (RFC 5246 §7.4.3 (FREAK, CVE-2015-0204))")
+    assert report[at + 1 : at + 1 + len(lines)] == ["  " + line for line in lines]
+    assert report[-1].startswith("1 properties: 0 proved, 1 violated, 0 unknown")
 
 
 def test_json_shapes(results, mutant_results) -> None:
