@@ -160,3 +160,20 @@ def test_wire_order_is_reported_even_when_illegal(source: Any, tmp_path: Path) -
             "C:unknown-encrypted",
             last,
         ]
+
+
+def test_frame_with_more_records_than_a_summary_column_holds(source: Any, tmp_path: Path) -> None:
+    """1000 one-byte ApplicationData records in one segment: tshark cuts its summary columns
+    (about 680 record types fit), so that frame is read from its complete items and noted."""
+    chunks, _ = source
+    bulk = b"".join(b"\x17\x03\x03\x00\x01x" for _ in range(1000))
+    path = _write(
+        tmp_path / "bulk.pcap", [(CLIENT, SERVER, [*chunks[:-2], (True, bulk), *chunks[-2:]], None)]
+    )
+    (trace,) = _read(path, None)
+    got = seq(trace)
+    handshake = EXPECTED[:-2]
+    assert got[: len(handshake)] == handshake and got[-2:] == ["C:Alert", "S:Alert"]
+    middle = got[len(handshake) : -2]
+    assert set(middle) == {"C:ApplicationData"} and 600 < len(middle) <= 1000
+    assert any("more records than tshark's summary lists" in n for n in trace.extra["notes"])
