@@ -26,7 +26,7 @@ from tlsmodel.model.tables import Model
 from tlsmodel.proofs.encoding import encoding_for
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED, Result, Trace
 from tlsmodel.proofs.spec import Monitors, Property, Step
-from tlsmodel.proofs.unroll import unroll
+from tlsmodel.proofs.unroll import Unrolling, unroll
 
 CHC_METHOD = "CHC (z3 Spacer), all lengths"
 
@@ -158,19 +158,27 @@ def all_violations(
         solver.add(unrolled.steps[k])
         step = Step(enc, unrolled.configs[k], unrolled.symbols[k], unrolled.configs[k + 1], current)
         conditions = [(p, p.bad(step) if which == "bad" else p.witness(step)) for p in remaining]
-        if k + 1 >= min_depth and _sat(solver, z3.Or([cond for _, cond in conditions])):
+        hit = (
+            _model_of(solver, z3.Or([cond for _, cond in conditions]))
+            if k + 1 >= min_depth
+            else None
+        )
+        if hit is not None:
+            # Every condition the first model satisfies shares its trace; with
+            # ``first_depth_only`` that is the answer ("the properties this shortest
+            # counterexample violates"), otherwise each other one is asked alone.
+            pending = []
             for prop, cond in conditions:
-                solver.push()
-                solver.add(cond)
-                if solver.check() == z3.sat:
-                    z3model = solver.model()
-                    trace = Trace(
-                        tuple(unrolled.trace(z3model, k + 1)), unrolled.final(z3model, k + 1)
-                    )
-                    replay(model, trace)
-                    found.append((prop, trace))
+                if z3.is_true(hit.eval(cond, model_completion=True)):
+                    found.append((prop, _trace(model, unrolled, hit, k + 1)))
                     remaining.remove(prop)
-                solver.pop()
+                elif not first_depth_only:
+                    pending.append((prop, cond))
+            for prop, cond in pending:
+                alone = _model_of(solver, cond)
+                if alone is not None:
+                    found.append((prop, _trace(model, unrolled, alone, k + 1)))
+                    remaining.remove(prop)
             if first_depth_only or not remaining:
                 break
         nxt = {name: mon.fresh(f"monitor{k + 1}") for name, mon in monitors.items()}
@@ -184,13 +192,20 @@ def all_violations(
     return found
 
 
-def _sat(solver: z3.Solver, condition: z3.BoolRef) -> bool:
-    """Whether ``condition`` is satisfiable on top of the solver's assertions (kept intact)."""
+def _model_of(solver: z3.Solver, condition: z3.BoolRef) -> z3.ModelRef | None:
+    """A model of the solver's assertions and ``condition`` (kept out of the solver), or None."""
     solver.push()
     solver.add(condition)
-    answer = solver.check()
+    found = solver.model() if solver.check() == z3.sat else None
     solver.pop()
-    return answer == z3.sat
+    return found
+
+
+def _trace(model: Model, unrolled: Unrolling, z3model: z3.ModelRef, k: int) -> Trace:
+    """The first ``k`` steps of a z3 model as a trace, replayed on the machine."""
+    trace = Trace(tuple(unrolled.trace(z3model, k)), unrolled.final(z3model, k))
+    replay(model, trace)
+    return trace
 
 
 def replay(model: Model, trace: Trace) -> None:

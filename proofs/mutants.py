@@ -100,7 +100,7 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
     ),
     _mutate(
         "skip-certificate-verify",
-        "CVE-2015-0205 / SMACK: client authenticated without CertificateVerify",
+        "SMACK (client impersonation): CertificateVerify skipped after a signing certificate",
         add=(_row("CLIENT_KEY_EXCHANGE_VERIFY", C, "ChangeCipherSpec", "CLIENT_CCS"),),
     ),
     _mutate(
@@ -187,6 +187,33 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "resumption-with-certificate",
         "abbreviated handshake accepting a server Certificate (session confusion)",
         add=(_row("RESUMED", S, "Certificate", "RESUMED"),),
+    ),
+    _mutate(
+        "fixed-dh-cert-any-family",
+        "CVE-2015-0205: fixed-DH client certificate accepted (no CertificateVerify) under an "
+        "ephemeral key exchange",
+        change=(
+            (
+                lambda r: ("fam.fixed_dh", (True,)) in r.guard,
+                _guard_without("fam.fixed_dh"),
+            ),
+        ),
+    ),
+    _mutate(
+        "server-ccs-before-client-finished",
+        "CVE-2014-0224 (client side): server ChangeCipherSpec accepted before the handshake "
+        "is authenticated",
+        add=(_row("CLIENT_CCS", S, "ChangeCipherSpec", "NEW_SESSION_TICKET"),),
+    ),
+    _mutate(
+        "appdata-in-ccs-gap",
+        "SMACK: ApplicationData between ChangeCipherSpec and Finished",
+        change=(
+            (
+                lambda r: r.message == "ApplicationData",
+                lambda r: dataclasses.replace(r, state="ANY"),
+            ),
+        ),
     ),
     _mutate(
         "double-client-key-exchange",

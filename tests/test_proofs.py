@@ -38,6 +38,7 @@ from tlsmodel.proofs.export import export_queries
 from tlsmodel.proofs.mutants import MUTANTS, run_mutants
 from tlsmodel.proofs.properties import BY_NAME, PROPERTIES
 from tlsmodel.proofs.results import PROVED, UNKNOWN, VIOLATED
+from tlsmodel.proofs.spec import Step
 from tlsmodel.proofs.structural import explore, row_witnesses
 from tlsmodel.proofs.unroll import unroll
 
@@ -60,6 +61,19 @@ def test_at_least_twenty_named_properties_with_rfc_sections() -> None:
     names = [p.name for p in PROPERTIES]
     assert len(names) >= 20 and len(set(names)) == len(names)
     assert all(p.rfc.startswith("RFC ") and p.statement for p in PROPERTIES)
+
+
+def test_no_property_holds_by_construction() -> None:
+    # Each bad condition is satisfiable on some well-formed step, ignoring reachability: the
+    # proofs exclude it because of the tables, not because the condition is false.
+    enc = encoding_for(TLS12)
+    for prop in PROPERTIES:
+        before, sym, after = new_config("v"), new_symbol("v"), new_config("w")
+        monitors = {m.name: m.fresh("v") for m in prop.monitors}
+        solver = z3.Solver()
+        solver.add(sym.wellformed(), enc.wellformed(before), enc.wellformed(after))
+        solver.add(prop.bad(Step(enc, before, sym, after, monitors)))
+        assert solver.check() == z3.sat, prop.name
 
 
 def test_every_property_is_proved_on_the_rfc_tables(results) -> None:
