@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check the mutant tables instead (exit 1 if one survives)",
     )
     parser.add_argument(
+        "--witnesses",
+        action="store_true",
+        help="also print each proof's witness trace (why it is not vacuous)",
+    )
+    parser.add_argument(
         "--export-smt2",
         metavar="DIR",
         type=Path,
@@ -103,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("\n".join(format_report(results, time.perf_counter() - start)))
+        report = format_report(results, time.perf_counter() - start, args.witnesses)
+        print("\n".join(report))
     return 0 if ok else 1
 
 
@@ -114,8 +120,9 @@ def run_order_names() -> list[str]:
     return report_order()
 
 
-def format_report(results: list[Result], seconds: float) -> list[str]:
-    """The human table, then every counterexample as alternating state / message lines."""
+def format_report(results: list[Result], seconds: float, witnesses: bool = False) -> list[str]:
+    """The human table, then every counterexample as alternating state / message lines (and,
+    with ``witnesses``, every proof's witness trace the same way)."""
     rows = [(r.name, r.rfc, r.method, r.verdict) for r in results]
     widths = [max(len(cell) for cell in column) + 2 for column in zip(COLUMNS, *rows, strict=True)]
     header = "".join(f"{name:<{w}}" for name, w in zip(COLUMNS, widths, strict=True)) + "time"
@@ -126,6 +133,9 @@ def format_report(results: list[Result], seconds: float) -> list[str]:
         )
     for r in results:
         if r.verdict == "proved":
+            if witnesses and r.witness is not None:
+                lines += ["", f"witness: {r.name} (a shortest trace to what it constrains)"]
+                lines += ["  " + line for line in r.witness.lines()]
             continue
         lines += ["", f"{r.verdict}: {r.name} ({r.rfc})"]
         if r.detail:

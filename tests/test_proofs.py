@@ -156,6 +156,13 @@ def test_json_shapes(results, mutant_results) -> None:
     json.dumps({"version": "x", "properties": [r.to_json() for r in results]})
 
 
+def test_witnesses_print_as_state_message_lines(results) -> None:
+    lines = cli.format_report(results, 0.0, witnesses=True)
+    at = lines.index("witness: nothing-after-fatal-alert (a shortest trace to what it constrains)")
+    assert lines[at + 1] == "  state   START"
+    assert lines[at + 2].startswith("  message ") and "Alert level=fatal" in lines[at + 2]
+
+
 def test_golden_human_report(results) -> None:
     text = cli.mask_times("\n".join(cli.format_report(results, 0.0))) + "\n"
     if os.environ.get("TLSMODEL_UPDATE_GOLDEN"):
