@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from tlsmodel.proofs.results import Result
 
 COLUMNS = ("property", "RFC §", "method", "result")
+DEFAULT_JOBS = max(1, min(4, os.cpu_count() or 1))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,7 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="trace length bound of the declarative equivalence (default 8)",
     )
     parser.add_argument(
-        "--jobs", metavar="N", type=int, default=2, help="worker processes (default 2)"
+        "--jobs",
+        metavar="N",
+        type=int,
+        default=DEFAULT_JOBS,
+        help=f"worker processes (default: CPUs, at most 4; here {DEFAULT_JOBS})",
     )
     parser.set_defaults(func=run)
 
