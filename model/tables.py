@@ -340,7 +340,7 @@ ROWS: Final[tuple[Row, ...]] = (
         Row(OUTSIDE_GAP, sender, "ApplicationData", (("var.reneg", (True,)),), SAME, (),
             "RFC 5246 §7.1, §7.4.9: application data only after a completed handshake (no False "
             "Start), and not between a sender's ChangeCipherSpec and its Finished",
-            optional=True, kind="anytime")
+            optional=True, kind="anytime", unless=("START",))
         for sender in (_C, _S)
     ),
     *(

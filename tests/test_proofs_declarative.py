@@ -231,7 +231,6 @@ def test_equivalence_holds_on_tls12() -> None:
     assert len(result.per_depth) == 7 and result.holds
 
 
-@pytest.mark.slow
 def test_equivalence_all_lengths() -> None:
     result = prove_equivalence(TLS12)
     assert result.verdict == PROVED, result.detail
