@@ -64,3 +64,15 @@ def seq_token(message: dict[str, Any]) -> str:
 
 def server_hello(trace: Any, nth: int = 0) -> dict[str, Any]:
     return first(trace, "S:ServerHello", nth)
+
+
+def settled(got: list[str], expected: list[str], racing: tuple[str, str] | None) -> bool:
+    """``got == expected``, except that the ``racing[0]`` token may sit anywhere after the first
+    ``racing[1]`` (a peer's alert answering a message while the other side's flight is still
+    being written: both orders are legal and real peers produce both)."""
+    if racing is None:
+        return got == expected
+    token, cause = racing
+    others = [t for t in got if t != token]
+    placed = token in got and cause in got and got.index(token) > got.index(cause)
+    return placed and others == [t for t in expected if t != token]

@@ -200,7 +200,11 @@ def capture(
         "-a", f"duration:{int(timeout)}",
     ]  # fmt: skip
     with spawn(argv, path.parent, f"tshark-{path.stem}", ready_text="Capturing on") as peer:
-        time.sleep(0.3)  # "Capturing on" is printed just before the capture filter is live
+        # dumpcap writes the file header once the interface is open and the filter set.
+        deadline = time.monotonic() + 10
+        while not (path.exists() and path.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)
         yield peer
         time.sleep(0.3)
         peer.stop(grace=5.0, sig=signal.SIGINT)
@@ -424,7 +428,7 @@ TP=""; SP=""
 if [ -n "$CAPTURE" ]; then
   tshark -i lo -f "tcp port $PORT" -w "$CAPTURE" -q -a duration:"$LIMIT" 2>"$WORK/tshark.err" &
   TP=$!
-  for _ in $(seq 200); do grep -q "Capturing on" "$WORK/tshark.err" && break; sleep 0.025; done
+  for _ in $(seq 400); do [ -s "$CAPTURE" ] && break; sleep 0.025; done
   sleep 0.3
 fi
 eval "env -u SSLKEYLOGFILE $SERVER" >"$WORK/server.out" 2>&1 &
