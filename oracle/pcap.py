@@ -342,6 +342,8 @@ def read_pcap(
                     continue
                 last_frame = int(values[_FRAME])
                 stream = values[_STREAM]
+                if not stream:  # TLS not over TCP (QUIC's handshake): not a TLS 1.2 record stream
+                    continue
                 conn = connections.get(stream)
                 src = _endpoint(values[_SRC4], values[_SRC6], values[_SPORT])
                 if values[_TLS]:
