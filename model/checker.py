@@ -91,6 +91,9 @@ class _Dfa:
         self._expected: dict[int, tuple[tuple[str, str], ...]] = {}
         self._rules: dict[tuple[int, Symbol], str] = {}
         self._states: dict[int, tuple[str, ...]] = {}
+        self._accepting: dict[int, bool] = {}
+        self._groups: dict[tuple[int, Symbol], tuple[tuple[int, tuple[Symbol, ...]], ...]] = {}
+        self._described: dict[tuple[int, Symbol, frozenset[int]], tuple[str, ...]] = {}
         self.start = self.intern(frozenset({INITIAL_CONFIG}))
 
     def intern(self, configs: frozenset[Config]) -> int:
@@ -192,7 +195,34 @@ class _Dfa:
         return best[1] if best is not None else machine.model.states[configs[0][0]].rule
 
     def accepting(self, state: int) -> bool:
-        return any(accepting(c) for c in self.sets[state])
+        found = self._accepting.get(state)
+        if found is None:
+            found = self._accepting[state] = any(accepting(c) for c in self.sets[state])
+        return found
+
+    def groups(self, state: int, key: Symbol) -> tuple[tuple[int, tuple[Symbol, ...]], ...]:
+        """The symbols a key stands for, grouped by the DFA state they lead to (not dead)."""
+        found = self._groups.get((state, key))
+        if found is None:
+            by_successor: dict[int, list[Symbol]] = {}
+            for symbol in concretize(key):
+                entry = self.delta[state].get(symbol) or self.extend(state, symbol)
+                if entry[0] != _DEAD:
+                    by_successor.setdefault(entry[0], []).append(symbol)
+            found = tuple((succ, tuple(syms)) for succ, syms in by_successor.items())
+            self._groups[(state, key)] = found
+        return found
+
+    def describe(self, state: int, key: Symbol, ok: frozenset[int]) -> tuple[str, ...]:
+        """What an unknown key had to be, given the successors the rest of the trace allows."""
+        cache_key = (state, key, ok)
+        found = self._described.get(cache_key)
+        if found is None:
+            groups = self.groups(state, key)
+            legal = [s for _, syms in groups for s in syms]
+            feasible = [s for succ, syms in groups if succ in ok for s in syms]
+            found = self._described[cache_key] = _narrowing(key, legal, feasible)
+        return found
 
     def run(self, state: int, keys: list[Symbol]) -> int:
         """Follow ``keys`` from ``state``; the resulting DFA state (or ``_DEAD``)."""
@@ -345,7 +375,12 @@ class Checker:
         )
 
     def _assumptions(self, need_accept: bool, upto: int) -> tuple[str, ...]:
-        """For each unknown message before ``upto``: the values the verdict depends on."""
+        """For each unknown message before ``upto``: the values the verdict depends on.
+
+        Only what the *rest of the trace* rules out is an assumption worth reporting: values
+        that would make the message itself illegal are excluded by the model either way (the
+        checker's stance on every unknown is that the message is legal where it stands).
+        """
         dfa = self._dfa
         notes: list[str] = []
         for index, before in self._unknown:
@@ -353,33 +388,31 @@ class Checker:
                 break
             key = self._keys[index]
             rest = self._keys[index + 1 : upto]
-            feasible = []
-            for symbol in concretize(key):
-                after = dfa.successors(dfa.sets[before], symbol)
-                if not after:
-                    continue
-                end = dfa.run(dfa.intern(after), rest)
-                if end != _DEAD and (not need_accept or dfa.accepting(end)):
-                    feasible.append(symbol)
-            notes.extend(_describe_assumption(index, key, feasible))
+            ok = frozenset(
+                succ
+                for succ, _ in dfa.groups(before, key)
+                if (end := dfa.run(succ, rest)) != _DEAD and (not need_accept or dfa.accepting(end))
+            )
+            notes.extend(f"#{index} {note}" for note in dfa.describe(before, key, ok))
         return tuple(notes)
 
 
-def _describe_assumption(index: int, key: Symbol, feasible: list[Symbol]) -> list[str]:
+def _narrowing(key: Symbol, legal: list[Symbol], feasible: list[Symbol]) -> tuple[str, ...]:
+    """Notes for the attribute values (or message types) ``feasible`` keeps of ``legal``."""
     if key[1] is None:
         types = sorted({str(s[1]) for s in feasible})
-        return [f"#{index} {key[0]} {UNKNOWN_ENCRYPTED} was {' or '.join(types)}"]
+        return (f"{key[0]} {UNKNOWN_ENCRYPTED} was {' or '.join(types)}",) if types else ()
     notes = []
-    for offset, (name, domain) in enumerate(SYMBOL_ATTRIBUTES.get(str(key[1]), ())):
+    for offset, (name, _) in enumerate(SYMBOL_ATTRIBUTES.get(str(key[1]), ())):
         if key[2 + offset] is not None:
             continue
         values = {s[2 + offset] for s in feasible}
-        if 0 < len(values) < len(domain):
+        if 0 < len(values) < len({s[2 + offset] for s in legal}):
             shown = "|".join(
                 sorted(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
             )
-            notes.append(f"#{index} {key[0]} {key[1]} {name}={shown}")
-    return notes
+            notes.append(f"{key[0]} {key[1]} {name}={shown}")
+    return tuple(notes)
 
 
 def check(messages: list[Mapping[str, Any]], model: Model = TLS12) -> TraceVerdict:
