@@ -298,3 +298,23 @@ def test_role_views_split_the_composite_by_direction() -> None:
     view = role_view("client")
     assert ("HELLO_DONE", "send", "ClientKeyExchange", "CLIENT_KEY_EXCHANGE") in view
     assert ("CLIENT_HELLO", "recv", "ServerHello", "SERVER_HELLO") in view
+
+
+def test_assumptions_are_what_the_rest_of_the_trace_decides() -> None:
+    # Under ECDHE a fixed-DH client certificate is illegal anyway: nothing to assume.
+    unknown_cert = m(C, "Certificate", empty=False)
+    ecdhe = FIGURE_1[:6] + [unknown_cert] + FIGURE_1[7:]
+    assert check(ecdhe).assumptions == ()
+    # Under static DH both are legal; the CertificateVerify that follows says it was signing.
+    dh = hello("TLS_DH_RSA_WITH_AES_128_CBC_SHA") + [
+        SERVER_CERT,
+        m(S, "CertificateRequest"),
+        m(S, "ServerHelloDone"),
+        unknown_cert,
+        m(C, "ClientKeyExchange"),
+        m(C, "CertificateVerify"),
+        *FINISH,
+    ]
+    verdict = check(dh)
+    assert verdict.verdict == "conforms"
+    assert verdict.assumptions == ("#5 client Certificate fixed_dh=false",)
