@@ -4,7 +4,10 @@ sequences come from ``support.flows`` (written from the RFCs)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,3 +137,19 @@ def test_gnutls_capture_sequences(
     # With the key log every message is read: tshark decrypts even the resumed sessions, for
     # which GnuTLS logs no secret, from the master secret of the session they resume.
     assert [t.extra["undecrypted"] == 0 for t in traces] == [keys] * len(traces)
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["keylog", "nokeys"])
+@pytest.mark.parametrize("case", GNUTLS, ids=[c.name for c in GNUTLS])
+def test_gnutls_capture_verdicts(
+    case: GnuTLS, keys: bool, gnutls_captures: dict[str, tuple[Path, Path]]
+) -> None:
+    """``tlsmodel oracle`` on the real capture: every GnuTLS connection conforms."""
+    pcap, keylog = gnutls_captures[case.name]
+    argv = [sys.executable, "-m", "tlsmodel", "oracle", str(pcap), "--json"]
+    if keys and keylog.exists():
+        argv += ["--keylog", str(keylog)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = [json.loads(line)["verdict"] for line in result.stdout.splitlines()]
+    assert verdicts == ["conforms"] * len(case.expected), result.stdout

@@ -13,8 +13,12 @@ tshark start-up, not one per configuration. GnuTLS is in test_oracle_inputs_gnut
 from __future__ import annotations
 
 import functools
+import json
 import shutil
+import subprocess
+import sys
 import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,3 +395,42 @@ def test_truncated_capture_keeps_earlier_connections(
     assert len(traces) >= 5 and all(hasattr(t, "messages") for t in traces)
     frame = int(errors.where.split()[1])
     assert all(int(t.extra["locations"][-1].split()[1]) < frame for t in traces)
+
+
+def _oracle(*args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "tlsmodel", "oracle", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["keylog", "nokeys"])
+def test_openssl_capture_verdicts(openssl_capture: Captured, keys: bool, tmp_path: Path) -> None:
+    """``tlsmodel oracle`` on the real capture: every OpenSSL connection conforms (TLS 1.3 and
+    1.1 are unsupported), with and without the key log; unsupported fails only ``--strict``."""
+    keylog = ["--keylog", str(openssl_capture.keylog)] if keys else []
+    junit = tmp_path / "report.xml"
+    result = _oracle(str(openssl_capture.pcap), "--json", "--junit", str(junit), *keylog)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    verdicts: dict[str, list[str]] = {}
+    for report in reports:
+        port = int(report["id"].rsplit(":", 1)[1].split("#")[0])
+        verdicts.setdefault(openssl_capture.by_port[port].name, []).append(report["verdict"])
+    expected = {
+        s.name: ["unsupported"] if s.unsupported else ["conforms"] * len(s.clients) for s in OPENSSL
+    }
+    assert verdicts == expected, result.stdout
+    if not keys:  # the verdict says what it had to read by position
+        (reneg,) = [r for r in reports if r["id"].endswith(_port("renegotiation"))]
+        assert any("unknown-encrypted" in note for note in reneg["notes"]), reneg
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == str(len(reports)) and suite.get("failures") == "0"
+    assert suite.get("skipped") == "2"  # the two unsupported connections
+    strict = _oracle(str(openssl_capture.pcap), "--strict", "--junit", str(junit), *keylog)
+    assert strict.returncode == 1, strict.stderr
+    assert ET.parse(junit).getroot().get("failures") == "2"
+    assert [line.endswith(": unsupported") for line in strict.stdout.splitlines()].count(True) == 2
+
+
+def _port(name: str) -> str:
+    (scenario,) = [s for s in OPENSSL if s.name == name]
+    return f":{scenario.port}"
