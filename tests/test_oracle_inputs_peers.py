@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -373,13 +374,11 @@ def test_openssl_msg_log_of_an_aborting_client(openssl_capture: Captured) -> Non
     }
 
 
-def test_truncated_capture_keeps_earlier_connections(
-    openssl_capture: Captured, tmp_path: Path
-) -> None:
-    # Cut inside a packet for sure: in the middle of a server certificate on the wire, the one
-    # nearest the middle of the file (found as bytes; the file itself is never parsed here).
-    data = openssl_capture.pcap.read_bytes()
-    der = openssl_capture.server_cert_der
+def _cut_capture(captured: Captured, tmp_path: Path) -> Path:
+    """The capture cut inside a packet for sure: in the middle of a server certificate on the
+    wire, the one nearest the middle of the file (found as bytes; the file is never parsed)."""
+    data = captured.pcap.read_bytes()
+    der = captured.server_cert_der
     offsets, at = [], data.find(der)
     while at != -1:
         offsets.append(at)
@@ -387,6 +386,13 @@ def test_truncated_capture_keeps_earlier_connections(
     middle = min(offsets, key=lambda o: abs(o - len(data) // 2)) + len(der) // 2
     cut = tmp_path / "cut.pcapng"
     cut.write_bytes(data[:middle])
+    return cut
+
+
+def test_truncated_capture_keeps_earlier_connections(
+    openssl_capture: Captured, tmp_path: Path
+) -> None:
+    cut = _cut_capture(openssl_capture, tmp_path)
     items = list(load_traces(cut))
     traces, errors = items[:-1], items[-1]
     assert hasattr(errors, "reason") and "cut short" in errors.reason, errors
@@ -434,3 +440,36 @@ def test_openssl_capture_verdicts(openssl_capture: Captured, keys: bool, tmp_pat
 def _port(name: str) -> str:
     (scenario,) = [s for s in OPENSSL if s.name == name]
     return f":{scenario.port}"
+
+
+def test_truncated_capture_through_the_cli(openssl_capture: Captured, tmp_path: Path) -> None:
+    """Exit 2, one error line naming the file and the frame, after the verdicts of the
+    connections read before it (all of which conform)."""
+    cut = _cut_capture(openssl_capture, tmp_path)
+    result = _oracle(str(cut), "--keylog", str(openssl_capture.keylog))
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tlsmodel: ")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.match(rf"tlsmodel: {re.escape(str(cut))}: frame \d+: .*cut short", errors[0])
+    verdicts = [
+        line.split(": ", 1)[1].split()[0] for line in result.stdout.splitlines() if line[0] != " "
+    ]
+    assert len(verdicts) >= 5, result.stdout
+    # the connection the cut falls into may stop early: incomplete then, never a deviation
+    assert set(verdicts[:-1]) == {"conforms"}, result.stdout
+    assert verdicts[-1] in ("conforms", "incomplete"), result.stdout
+
+
+def test_openssl_logs_through_the_cli(openssl_capture: Captured) -> None:
+    """Every client's -msg log and every server's -trace log, judged by ``tlsmodel oracle``:
+    each connection conforms (the TLS 1.3 and 1.1 ones are unsupported)."""
+    logs = [p for s in OPENSSL for p in (*s.logs, s.server_log) if p is not None]
+    result = _oracle("--json", *map(str, logs))
+    assert result.returncode == 0, result.stdout + result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    unsupported = sum(1 for s in OPENSSL if s.unsupported)
+    connections = sum(len(s.clients) for s in OPENSSL)
+    assert len(reports) == 2 * connections
+    verdicts = [r["verdict"] for r in reports]
+    assert verdicts.count("unsupported") == 2 * unsupported, result.stdout
+    assert verdicts.count("conforms") == 2 * (connections - unsupported), result.stdout
