@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -136,8 +138,8 @@ def finish_as_server(peer: ScriptedServer, conn: Wire) -> None:
 
 
 @pytest.fixture(scope="module")
-def judged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """Run every scenario on its own port inside one capture; judge the capture once."""
+def deviant_capture(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Run every scenario on its own port inside one capture; the oracle's argv to judge it."""
     work = tmp_path_factory.mktemp("deviant")
     pki = pki_mod.make_pki(work / "pki")
     ports = peers.free_ports(len(SCENARIOS))
@@ -153,13 +155,21 @@ def judged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
             scenario(pki, wire)
         for w in wires:
             w.close()
-    argv = [sys.executable, "-m", "tlsmodel", "oracle", str(pcap), "--json"]
+    argv = [sys.executable, "-m", "tlsmodel", "oracle", str(pcap)]
     for port in ports:
         argv += ["--tls-port", str(port)]
+    return argv
+
+
+@pytest.fixture(scope="module")
+def judged(deviant_capture: list[str]) -> dict[str, dict]:
+    """The capture judged once: each scenario's JSON report."""
+    argv = [*deviant_capture, "--json"]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     by_port = {int(r["id"].rsplit(":", 1)[1]): r for r in reports}
+    ports = [int(p) for p in argv[argv.index("--tls-port") + 1 :: 2]]
     return {s.__name__: by_port[p] for s, p in zip(SCENARIOS, ports, strict=True)}
 
 
@@ -179,3 +189,28 @@ def test_reports_name_the_connection_and_the_frame(judged: dict[str, dict]) -> N
         assert client.startswith("127.0.0.1:") and server.startswith("127.0.0.1:")
         assert report["source"].split(":")[0].endswith("deviant.pcapng")
         assert "frame" in report["source"]
+
+
+def test_expected_failures_on_a_capture(
+    deviant_capture: list[str], judged: dict[str, dict], tmp_path: Path
+) -> None:
+    """Known deviations (by connection id, or by kind) do not fail the run; JUnit skips them;
+    one left off the list still fails it."""
+    reports = list(judged.values())
+    kinds = [
+        f"{r['message']['from']} {r['message']['type']} in {'/'.join(r['states'])}" for r in reports
+    ]
+    known = tmp_path / "known.txt"
+    known.write_text("# known bugs\n" + reports[0]["id"] + "\n" + "\n".join(kinds[1:]) + "\n")
+    junit = tmp_path / "report.xml"
+    argv = [*deviant_capture, "--expect-failures", str(known), "--junit", str(junit)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": deviates (expected failure) at #") == len(reports)
+    suite = ET.parse(junit).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == (str(len(reports)), "0")
+    assert suite.get("skipped") == str(len(reports))
+    known.write_text("\n".join(kinds[1:]) + "\n")
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ET.parse(junit).getroot().get("failures") == "1"
