@@ -1,9 +1,11 @@
-"""``tlsmodel oracle`` on non-JSONL inputs as a user runs it: the documented one-line errors for
-garbage, a missing tshark and a forced wrong format, and the README's pytest example run as a
-test of its own. Real captures and logs through the CLI are in test_oracle_inputs_peers.py."""
+"""The oracle as a user meets it: the documented one-line errors of ``tlsmodel oracle`` for
+garbage, a missing tshark and a forced wrong format; the README's pytest example run as a
+test of its own; the package's load helpers. Real captures and logs through the CLI are in
+test_oracle_inputs_peers.py."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -93,3 +95,17 @@ def test_readme_pytest_example_runs(tmp_path: Path) -> None:
     assert "PASSED test_readme_example.py::test_my_server_handshake[legal]" in summary, summary
     assert "FAILED test_readme_example.py::test_my_server_handshake[ccs-first]" in summary
     assert "1 failed, 1 passed" in summary, summary
+
+
+def test_package_loads_and_judges_a_file(tmp_path: Path) -> None:
+    """``tlsmodel.oracle`` alone is enough to judge a file: ``load_traces`` then ``judge``."""
+    from tlsmodel.oracle import InputError, Judgement, judge, load_traces
+
+    path = tmp_path / "mine.jsonl"
+    legal = [{"from": "client", "type": "ClientHello"}]
+    path.write_text(json.dumps({"id": "short", "messages": legal}) + "\n[]\n")
+    first, second = list(load_traces(path))
+    assert isinstance(second, InputError) and "JSON object" in second.reason
+    judged = judge(first, f"{path}:1")
+    assert isinstance(judged, Judgement)
+    assert (judged.id, judged.verdict) == ("short", "incomplete")
