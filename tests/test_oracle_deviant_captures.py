@@ -6,6 +6,7 @@ breaks the RFC, with the other connections of the capture unaffected."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -206,7 +207,13 @@ def test_expected_failures_on_a_capture(
     argv = [*deviant_capture, "--expect-failures", str(known), "--junit", str(junit)]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(": deviates (expected failure) at #") == len(reports)
+    heads = [line for line in result.stdout.splitlines() if line[0] != " "]
+    assert len(heads) == len(reports), result.stdout
+    assert all(re.search(r": deviates at #\d+ \(expected failure\)$", h) for h in heads), heads
+    as_json = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=120)
+    assert as_json.returncode == 0, as_json.stderr
+    flagged = [json.loads(line).get("expected_failure") for line in as_json.stdout.splitlines()]
+    assert flagged == [True] * len(reports)
     suite = ET.parse(junit).getroot()
     assert (suite.get("tests"), suite.get("failures")) == (str(len(reports)), "0")
     assert suite.get("skipped") == str(len(reports))
