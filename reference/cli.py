@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +133,7 @@ def tls_options(args: argparse.Namespace, role: str) -> dict[str, Any]:
     from tlsmodel.reference.suites import parse_suite_list
 
     options: dict[str, Any] = {}
-    if args.suites:
+    if args.suites is not None:
         try:
             options["suites"] = parse_suite_list(args.suites)
         except KeyError as exc:
@@ -141,6 +142,9 @@ def tls_options(args: argparse.Namespace, role: str) -> dict[str, Any]:
         options["faults"] = parse_faults(args.fault, role)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    for fault in sorted(options["faults"], key=lambda f: f.value):
+        # A faulty endpoint must never pass for a conforming one in someone's terminal or log.
+        print(f"tlsmodel: fault {fault.value} is ON (deliberately non-conforming)", file=sys.stderr)
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     return options
@@ -168,6 +172,8 @@ def run_server(args: argparse.Namespace) -> int:
         raise UsageError("--require-client-cert needs --client-ca CA.pem")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"bad port {args.port}")
+    if args.max_connections < 0:
+        raise UsageError("--max-connections must be 0 (serve until stopped) or more")
     credentials = tuple(load_credential(c, k) for c, k in zip(args.cert, args.key, strict=True))
     options = tls_options(args, "server")
     if args.client_ca:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -26,6 +28,8 @@ from tlsmodel.reference.trace import write_trace
 
 from tlsmodel.errors import UsageError
 
+# Seconds a stopped server waits for its connections to close cleanly.
+_STOP_GRACE = 3.0
 _HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ")
 
 
@@ -96,7 +100,7 @@ def reply_for(request: bytes) -> tuple[bytes, bool]:
     return request, False
 
 
-def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace) -> None:
+def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace, printer: _Printer) -> None:
     connection = tls.connection
     assert isinstance(connection, ServerConnection)
     done = tls.handshake()
@@ -117,9 +121,43 @@ def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace) -> None:
             return  # the peer's close_notify came with the request: nobody to answer
         answer, close = reply_for(event.data)
         tls.send(answer)
+        printer()
         if close:
             tls.close()
             return
+
+
+class _Live:
+    """The sockets of the connections being served, so that a stop can close each cleanly."""
+
+    def __init__(self) -> None:
+        self._sockets: set[TLSSocket] = set()
+        self._lock = threading.Lock()
+        self.stopping = False
+
+    def add(self, tls: TLSSocket) -> None:
+        with self._lock:
+            self._sockets.add(tls)
+            if self.stopping:
+                tls.interrupt()
+
+    def discard(self, tls: TLSSocket) -> None:
+        with self._lock:
+            self._sockets.discard(tls)
+
+    def interrupt_all(self) -> None:
+        with self._lock:
+            self.stopping = True
+            for tls in self._sockets:
+                tls.interrupt()
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: stop serving like Ctrl-C does, but as a normal exit."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def _handle(
@@ -128,43 +166,70 @@ def _handle(
     config: ServerConfig,
     args: argparse.Namespace,
     outputs: _Outputs,
+    live: _Live,
 ) -> None:
     """One accepted connection, start to close, then its trace line."""
     label = f"[{number}] "
     connection = ServerConnection(config)
     printer = _Printer(connection, label, args.quiet)
     tls = TLSSocket(sock, connection, args.timeout, on_event=printer)
+    live.add(tls)
     try:
-        _serve_one(tls, label, args)
+        _serve_one(tls, label, args, printer)
     except TLSFailure as exc:
         print(f"{label}connection failed: {exc}", flush=True)
     finally:
         tls.close()
+        live.discard(tls)
         printer()
         outputs.record(f"server-{number}", connection)
 
 
 def serve(config: ServerConfig, args: argparse.Namespace) -> int:
     """Accept connections on ``args.host:args.port`` until stopped (or ``--max-connections``),
-    each in its own thread so that one slow peer does not hold up the others."""
+    each in its own thread so that one slow peer does not hold up the others.
+
+    Stopped by Ctrl-C or SIGTERM, the server still closes every open connection with
+    close_notify and writes its trace line (the issue's "closes with close_notify"), waiting at
+    most ``_STOP_GRACE`` seconds for the workers; Ctrl-C then exits 130, SIGTERM 0.
+    """
     try:
         listener = socket.create_server((args.host, args.port))
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     served = 0
     workers: list[threading.Thread] = []
-    with listener, _outputs(args) as outputs:
-        print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
-        while not args.max_connections or served < args.max_connections:
-            sock, _address = listener.accept()
-            served += 1
-            worker = threading.Thread(
-                target=_handle, args=(sock, served, config, args, outputs), daemon=True
-            )
-            worker.start()
-            workers = [w for w in workers if w.is_alive()] + [worker]
-        for worker in workers:
-            worker.join()
+    live = _Live()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        with listener, _outputs(args) as outputs:
+            print(f"listening on {args.host}:{listener.getsockname()[1]}", flush=True)
+            try:
+                while not args.max_connections or served < args.max_connections:
+                    sock, _address = listener.accept()
+                    served += 1
+                    worker = threading.Thread(
+                        target=_handle,
+                        args=(sock, served, config, args, outputs, live),
+                        daemon=True,
+                    )
+                    worker.start()
+                    workers = [w for w in workers if w.is_alive()] + [worker]
+                for worker in workers:
+                    worker.join()
+            except (KeyboardInterrupt, _Terminated):
+                live.interrupt_all()
+                deadline = time.monotonic() + _STOP_GRACE
+                for worker in workers:
+                    worker.join(max(0.0, deadline - time.monotonic()))
+                raise
+    except _Terminated:
+        return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
@@ -203,6 +268,7 @@ def _one_connection(
             else:
                 print(f"{label}renegotiation declined by the server", flush=True)
         tls.send(args.send.encode())
+        printer()
         reply = tls.receive()
         exchanged = True
         tls.sock.settimeout(min(args.timeout, 0.5))

@@ -7,6 +7,7 @@ benchmark share one loop and no socket ever blocks forever.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable
 
@@ -38,7 +39,19 @@ class TLSSocket:
         self.connection = connection
         self._on_event = on_event
         self._eof = False
+        self._stopping = False
         sock.settimeout(timeout)
+
+    def interrupt(self) -> None:
+        """Wake a thread blocked reading this socket so that it closes with close_notify.
+
+        Safe to call from another thread: it only sets a flag and shuts the read side, so the
+        owning thread's ``recv`` returns at once; that thread then raises ``TLSFailure`` without
+        taking the wake-up for the peer's end, and its ``close()`` still sends close_notify.
+        """
+        self._stopping = True
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RD)
 
     def flush(self) -> None:
         """Write everything the connection has queued."""
@@ -72,6 +85,8 @@ class TLSSocket:
                 self._eof = True
                 self.connection.receive_data(b"")
                 raise TLSFailure(f"transport error: {exc}") from None
+            if self._stopping:
+                raise TLSFailure("stopped")
             if not data:
                 self._eof = True
             self.connection.receive_data(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ import pytest
 from support import peers
 from support import pki as pki_mod
 from support.refpeers import cli_argv, server_cli_args
-from tlsmodel.reference.cli import register
+from tlsmodel.reference.cli import register, tls_options
 
 from tlsmodel.errors import UsageError
 
@@ -57,6 +58,9 @@ def test_list_faults_per_role(capsys) -> None:
          "applies to the client"),
         (["server", "--cert", "{cert}", "--key", "{key}", "--require-client-cert"],
          "needs --client-ca"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--suites", ""], "empty cipher suite"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--max-connections", "-1"],
+         "--max-connections"),
         (["client"], "needs HOST:PORT"),
         (["client", "localhost:http"], "bad HOST:PORT"),
         (["client", "127.0.0.1:1", "--ca", "{cert}", "--cert", "{cert}"], "go together"),
@@ -72,6 +76,15 @@ def test_usage_errors(test_pki, argv, message) -> None:
     }
     with pytest.raises(UsageError, match=message):
         run(*(a.format(**paths) for a in argv))
+
+
+def test_switched_on_fault_is_announced(capsys) -> None:
+    faulty = argparse.Namespace(suites=None, fault=["early-ccs"], timeout=1.0)
+    assert tls_options(faulty, "server")["faults"]
+    assert "fault early-ccs is ON" in capsys.readouterr().err
+    plain = argparse.Namespace(suites=None, fault=[], timeout=1.0)
+    assert not tls_options(plain, "server")["faults"]
+    assert capsys.readouterr().err == ""
 
 
 def test_usage_error_is_one_line_and_exit_2() -> None:
@@ -192,3 +205,35 @@ def test_captured_reference_handshakes_conform_to_the_oracle(test_pki, tmp_path)
     assert oracle.returncode == 0, oracle.stdout + oracle.stderr
     verdicts = [line.rsplit(": ", 1)[1] for line in oracle.stdout.splitlines()]
     assert verdicts == ["conforms", "conforms"], oracle.stdout + oracle.stderr
+
+
+@pytest.mark.network
+@needs_openssl
+@pytest.mark.parametrize(("sig", "rc"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)])
+def test_stopped_server_closes_open_connections_with_close_notify(
+    test_pki, tmp_path, sig, rc
+) -> None:
+    """Ctrl-C / SIGTERM while a client is connected: the server still sends close_notify on
+    that connection and writes its trace line, then exits (130 after Ctrl-C, 0 on SIGTERM)."""
+    port = peers.free_port()
+    trace = tmp_path / "server.jsonl"
+    # The installed front (``python -m tlsmodel``): it turns Ctrl-C into exit 130.
+    argv = [sys.executable, "-m", "tlsmodel"]
+    argv += server_cli_args(test_pki, port, ["--trace-out", str(trace)])
+    with (
+        peers.spawn(argv, tmp_path, "refserver", ready_text="listening on") as server,
+        peers.spawn(
+            peers.openssl_client_argv(port, ca=test_pki.ca), tmp_path, "s_client",
+            ready_text=peers.HANDSHAKE_DONE,
+        ) as client,
+    ):  # fmt: skip
+        assert server.wait_for("handshake complete", 10), server.describe()
+        server.proc.send_signal(sig)
+        assert server.wait(10) == rc, server.describe()
+        assert client.wait(10) is not None, client.describe()
+    assert "unexpected eof" not in client.stdout() + client.stderr(), client.describe()
+    [line] = [json.loads(text) for text in trace.read_text().splitlines()]
+    alerts = [message for message in line["messages"] if message["type"] == "Alert"]
+    assert alerts[:1] == [
+        {"from": "server", "type": "Alert", "level": "warning", "description": "close_notify"}
+    ], line
