@@ -111,12 +111,10 @@ def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace, printer: _P
         event = tls.next_event()
         if isinstance(event, ev.PeerClosed | ev.Failed):
             return
+        if isinstance(event, ev.HandshakeComplete):
+            print(f"{label}renegotiated: {event.cipher_suite} resumed={event.resumed}", flush=True)
         if not isinstance(event, ev.ApplicationData):
             continue
-        if args.renegotiate and not asked and connection.handshake_complete:
-            asked = True
-            connection.renegotiate()
-            tls.flush()
         if connection.closed:
             return  # the peer's close_notify came with the request: nobody to answer
         answer, close = reply_for(event.data)
@@ -125,6 +123,13 @@ def _serve_one(tls: TLSSocket, label: str, args: argparse.Namespace, printer: _P
         if close:
             tls.close()
             return
+        if args.renegotiate and not asked and connection.handshake_complete:
+            # After the answer, not before it: OpenSSL 3.0's s_client stalls for good when
+            # application data follows a HelloRequest before its new ClientHello.
+            asked = True
+            connection.renegotiate()
+            tls.flush()
+            printer()
 
 
 class _Live:

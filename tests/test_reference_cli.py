@@ -237,3 +237,20 @@ def test_stopped_server_closes_open_connections_with_close_notify(
     assert alerts[:1] == [
         {"from": "server", "type": "Alert", "level": "warning", "description": "close_notify"}
     ], line
+
+
+@pytest.mark.network
+@needs_openssl
+def test_server_command_renegotiates_and_keeps_serving(test_pki, tmp_path) -> None:
+    """``--renegotiate``: HelloRequest after the first answer; s_client renegotiates and its
+    next line is still echoed."""
+    port = peers.free_port()
+    argv = cli_argv(*server_cli_args(test_pki, port, ["--max-connections", "1", "--renegotiate"]))
+    with peers.spawn(argv, tmp_path, "refserver", ready_text="listening on") as server:
+        client = peers.openssl_client(
+            port, tmp_path, ca=test_pki.ca, steps=(b"before\n", 0.6, b"after\n", 0.3)
+        )
+        assert server.wait(10) == 0, server.describe()
+    out = server.stdout()
+    assert "[1] >>> HelloRequest" in out and "[1] renegotiated: " in out, server.describe()
+    assert "after" in client.stdout().split("---")[-1], client.describe()

@@ -107,7 +107,7 @@ class ReferenceServer:
 
     Used as a context manager: the listener and thread stop on exit, whatever happened.
     Each connection answers data like ``tlsmodel server`` (``endpoints.reply_for``); with
-    ``renegotiate`` it sends a HelloRequest after the first request.
+    ``renegotiate`` it sends a HelloRequest after answering the first request.
     """
 
     def __init__(self, config: Any, *, renegotiate: bool = False, timeout: float = 10.0) -> None:
@@ -148,13 +148,16 @@ class ReferenceServer:
                 while not connection.closed:
                     event = tls.next_event()
                     if isinstance(event, ev.ApplicationData) and not connection.closed:
-                        if self.renegotiate and not asked:
-                            asked = True
-                            connection.renegotiate()
                         answer, close = reply_for(event.data)
                         tls.send(answer)
                         if close:
                             break
+                        if self.renegotiate and not asked:
+                            # After the answer, as ``tlsmodel server`` does: OpenSSL 3.0's
+                            # s_client stalls when data follows a HelloRequest.
+                            asked = True
+                            connection.renegotiate()
+                            tls.flush()
             except TLSFailure:
                 pass
             finally:
