@@ -8,6 +8,7 @@ connection can answer with the right fatal alert without knowing cryptography's 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,3 +129,20 @@ def check_ocsp(response_der: bytes, leaf: x509.Certificate) -> None:
         )
     if status is ocsp.OCSPCertStatus.REVOKED:
         raise CertificateRejected("certificate_revoked", "OCSP says the certificate is revoked")
+
+
+@functools.lru_cache(maxsize=8)
+def ocsp_serial(response_der: bytes) -> int | None:
+    """The serial number a successful, single-response OCSP response is about, else None.
+
+    Why: a server with several certificates (RSA and ECDSA) and one configured response must
+    staple it only with the certificate it names, and the CLI refuses a file that is no such
+    response. Cached because the server asks on every full handshake.
+    """
+    try:
+        response = ocsp.load_der_ocsp_response(response_der)
+        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return None
+        return int(response.serial_number)
+    except ValueError:
+        return None

@@ -127,6 +127,20 @@ def load_credential(cert_path: str, key_path: str) -> Any:
     return Credential(chain, key)
 
 
+def _ocsp_response(path: str, credentials: tuple[Any, ...]) -> bytes:
+    """The DER OCSP response to staple; it must be a successful one for one of the --cert
+    leaves, or every client asking for it would fail with bad_certificate_status_response."""
+    from tlsmodel.reference.certs import ocsp_serial
+
+    response = _read(path, "OCSP response")
+    serial = ocsp_serial(response)
+    if serial is None:
+        raise UsageError(f"OCSP response {path} is not a successful DER OCSP response")
+    if all(c.chain[0].serial_number != serial for c in credentials):
+        raise UsageError(f"OCSP response {path} is for none of the --cert certificates")
+    return response
+
+
 def tls_options(args: argparse.Namespace, role: str) -> dict[str, Any]:
     """Suites and faults from the command line, as config keyword arguments."""
     from tlsmodel.reference.faults import parse_faults
@@ -179,7 +193,7 @@ def run_server(args: argparse.Namespace) -> int:
     if args.client_ca:
         options["client_anchors"] = TrustAnchors(load_certificates(args.client_ca, "client CA"))
     if args.ocsp_response:
-        options["ocsp_response"] = _read(args.ocsp_response, "OCSP response")
+        options["ocsp_response"] = _ocsp_response(args.ocsp_response, credentials)
     if args.no_tickets:
         options["ticket_keys"] = None
     config = ServerConfig(

@@ -18,7 +18,7 @@ from enum import Enum, auto
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tlsmodel.reference import events as ev
 from tlsmodel.reference.alerts import AlertDescription, AlertLevel, TLSAlert
-from tlsmodel.reference.certs import CertificateRejected, verify_client
+from tlsmodel.reference.certs import CertificateRejected, ocsp_serial, verify_client
 from tlsmodel.reference.codec import (
     TLS1_2,
     Certificate,
@@ -208,6 +208,16 @@ class ServerConnection(Connection):
         self._send_finished()
         return State.WAIT_CHANGE_CIPHER_SPEC
 
+    def _staple_fits(self, credential: Credential) -> bool:
+        """Staple the configured OCSP response unless it names another of our certificates
+        (a client rejects a foreign staple); one naming none is sent as is (client tests)."""
+        response = self._config.ocsp_response
+        if response is None:
+            return False
+        serial = ocsp_serial(response)
+        ours = {c.chain[0].serial_number for c in self._config.credentials}
+        return serial not in ours or serial == credential.chain[0].serial_number
+
     def _full_handshake(self, msg: ClientHello) -> State:
         cfg = self._config
         suite, credential, group, scheme = self._choose(msg)
@@ -215,7 +225,7 @@ class ServerConnection(Connection):
         self._session = None
         wants_ticket = find_extension(msg.extensions, SessionTicket) is not None
         self._promise_ticket = wants_ticket and cfg.ticket_keys is not None
-        status = _has(msg, StatusRequest) and cfg.ocsp_response is not None
+        status = _has(msg, StatusRequest) and self._staple_fits(credential)
         exts = self._common_extensions(msg, ticket=self._promise_ticket, status=status)
         if suite.kx is not KeyExchangeKind.RSA and _has(msg, ECPointFormats):
             exts.append(ECPointFormats((0,)))

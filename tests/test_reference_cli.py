@@ -59,6 +59,10 @@ def test_list_faults_per_role(capsys) -> None:
         (["server", "--cert", "{cert}", "--key", "{key}", "--require-client-cert"],
          "needs --client-ca"),
         (["server", "--cert", "{cert}", "--key", "{key}", "--suites", ""], "empty cipher suite"),
+        (["server", "--cert", "{cert}", "--key", "{key}", "--ocsp-response", "{ca}"],
+         "not a successful DER OCSP"),
+        (["server", "--cert", "{ecert}", "--key", "{ekey}", "--ocsp-response", "{ocsp}"],
+         "for none of the --cert"),
         (["server", "--cert", "{cert}", "--key", "{key}", "--max-connections", "-1"],
          "--max-connections"),
         (["client"], "needs HOST:PORT"),
@@ -73,6 +77,9 @@ def test_usage_errors(test_pki, argv, message) -> None:
         "ca": str(test_pki.ca),
         "cert": str(test_pki.server_rsa.cert),
         "key": str(test_pki.server_rsa.key),
+        "ecert": str(test_pki.server_ecdsa.cert),
+        "ekey": str(test_pki.server_ecdsa.key),
+        "ocsp": str(test_pki.ocsp_rsa),
     }
     with pytest.raises(UsageError, match=message):
         run(*(a.format(**paths) for a in argv))

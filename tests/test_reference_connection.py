@@ -237,10 +237,27 @@ def test_ocsp_stapling(test_pki, server_config) -> None:
 
 
 def test_ocsp_response_for_another_certificate_is_rejected(test_pki, server_config) -> None:
-    cfg = replace(server_config, ocsp_response=test_pki.ocsp_rsa.read_bytes())
+    # A server holding only the ECDSA certificate staples the RSA one's response as configured.
+    cfg = replace(
+        server_config,
+        credentials=(credential(test_pki.server_ecdsa),),
+        ocsp_response=test_pki.ocsp_rsa.read_bytes(),
+    )
     ecdsa = parse_suite_list("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
     _, _, cev, _ = handshake(client_config(test_pki, suites=ecdsa), cfg)
     assert first(cev, ev.Failed).description == "bad_certificate_status_response"
+
+
+def test_ocsp_response_stapled_only_with_the_certificate_it_names(test_pki, server_config):
+    # RSA and ECDSA certificates, one response (for the RSA one): ECDSA handshakes go unstapled.
+    cfg = replace(server_config, ocsp_response=test_pki.ocsp_rsa.read_bytes())
+    ecdsa = parse_suite_list("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
+    client, _, cev, _ = handshake(client_config(test_pki, suites=ecdsa), cfg)
+    done = first(cev, ev.HandshakeComplete)
+    assert done.ocsp_response is None and "CertificateStatus" not in types(client)
+    rsa = parse_suite_list("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+    client, _, cev, _ = handshake(client_config(test_pki, suites=rsa), cfg)
+    assert first(cev, ev.HandshakeComplete).ocsp_response == cfg.ocsp_response
 
 
 def test_client_initiated_renegotiation_with_data_flowing(test_pki, server_config) -> None:
