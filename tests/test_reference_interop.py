@@ -19,6 +19,7 @@ from support import peers
 from support import pki as pki_mod
 from support.refpeers import ReferenceServer, anchors, credential, first, run_client, types
 from tlsmodel.reference import events as ev
+from tlsmodel.reference.codec import NamedGroup, SignatureScheme
 from tlsmodel.reference.config import ClientConfig, ServerConfig
 from tlsmodel.reference.session import SessionCache, TicketKeys
 from tlsmodel.reference.suites import SUITES, KeyExchangeKind, parse_suite_list
@@ -80,6 +81,30 @@ def test_client_to_openssl_every_suite(test_pki, s_servers, suite) -> None:
     assert reply.startswith(b"HTTP/1.0 200 ok") and suite.openssl.encode() in reply
     assert ev.PeerClosed(clean=True) in events
     assert types(conn)[-2:] == ["Alert", "Alert"]  # close_notify both ways
+
+
+_RSA_GCM = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+_ECDSA_GCM = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+
+
+@pytest.mark.parametrize(
+    ("suite", "scheme", "group"),
+    [
+        *((_RSA_GCM, scheme, group)
+          for scheme in (SignatureScheme.rsa_pkcs1_sha256, SignatureScheme.rsa_pss_rsae_sha256)
+          for group in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)),
+        # OpenSSL wants the ECDSA certificate's curve (P-256) among the offered groups.
+        (_ECDSA_GCM, SignatureScheme.ecdsa_secp256r1_sha256, NamedGroup.secp256r1),
+    ],
+)  # fmt: skip
+def test_client_to_openssl_every_group_and_signature(test_pki, s_servers, group, suite, scheme):
+    """The client offers one group and one scheme, so a completed handshake used exactly those
+    (it refuses a ServerKeyExchange with any other)."""
+    [chosen] = parse_suite_list(suite)
+    cfg = client_config(test_pki, suites=(chosen,), groups=(group,), signature_schemes=(scheme,))
+    conn, events, reply = run_client(cfg, s_servers[_server_for(chosen)].port)
+    assert first(events, ev.HandshakeComplete).cipher_suite == suite, types(conn)
+    assert reply.startswith(b"HTTP/1.0 200 ok")
 
 
 @pytest.mark.parametrize("mode", ["ticket", "id"])
