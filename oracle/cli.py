@@ -71,13 +71,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _looks_like_jsonl(path: str) -> bool:
-    """JSON Lines start with an object (after blank space); captures and logs do not."""
-    with open(path, "rb") as handle:
-        head = handle.read(256).lstrip()
-    return head[:1] == b"{" or (not head and path.endswith(".jsonl"))
-
-
 def _read_expected(path: str | None) -> frozenset[str]:
     if path is None:
         return frozenset()
@@ -176,12 +169,12 @@ def _chunks(lines: Iterator[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]
 
 def _rows(path: str, args: argparse.Namespace, opts: _Options) -> Iterator[_Row]:
     """Rows of any input: JSONL directly, captures and logs through ``oracle.inputs``."""
-    fmt = args.format
-    if fmt == "jsonl" or (fmt == "auto" and _looks_like_jsonl(path)):
-        yield from _jsonl_rows(path, opts)
-        return
     from tlsmodel.oracle import inputs
 
+    fmt = inputs.detect_format(Path(path)) if args.format == "auto" else args.format
+    if fmt == "jsonl":
+        yield from _jsonl_rows(path, opts)
+        return
     loaded = inputs.load(path, fmt, keylog=args.keylog, tls_ports=tuple(args.tls_port))
     for item in judge_all(loaded):
         yield _report(item, path, opts)

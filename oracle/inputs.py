@@ -50,8 +50,8 @@ def detect_format(path: Path) -> str:
         raise UsageError(f"{path}: {err.strerror}") from None
     if head.startswith(_CAPTURE_MAGIC):
         return "pcap"
-    if head.lstrip()[:1] == b"{":
-        return "jsonl"
+    if head.lstrip()[:1] == b"{" or (not head.strip() and path.suffix == ".jsonl"):
+        return "jsonl"  # an empty .jsonl file is a trace file with no connections
     if _MSG_LINE_RE.search(head) or _TRACE_LINE_RE.search(head):
         return "openssl-msg"  # -msg or -trace: load_traces tells them apart
     raise UsageError(
