@@ -278,20 +278,6 @@ def machine_for(model: Model = TLS12) -> Machine:
     return found
 
 
-def witness(
-    parents: dict[Config, tuple[Row, Symbol, Config] | None], config: Config
-) -> list[tuple[Config, Symbol]]:
-    """The shortest path to ``config`` as (configuration before, symbol) pairs."""
-    path: list[tuple[Config, Symbol]] = []
-    link = parents[config]
-    while link is not None:
-        _, symbol, before = link
-        path.append((before, symbol))
-        link = parents[before]
-    path.reverse()
-    return path
-
-
 def role_view(role: str, model: Model = TLS12) -> tuple[tuple[str, str, str, str], ...]:
     """The model from one endpoint's side: (state, "send" | "recv", message, target) per row.
 
