@@ -247,25 +247,6 @@ class Machine:
             self._symbols_from[state] = cached
         return cached
 
-    def reachable(self) -> dict[Config, tuple[Row, Symbol, Config] | None]:
-        """Breadth-first search over all configurations: each maps to how it was first reached.
-
-        The (row, symbol, predecessor) links give a shortest witness trace to every reachable
-        configuration.
-        """
-        parents: dict[Config, tuple[Row, Symbol, Config] | None] = {INITIAL_CONFIG: None}
-        frontier = [INITIAL_CONFIG]
-        while frontier:
-            nxt: list[Config] = []
-            for config in frontier:
-                for symbol in self.symbols_from(config[0]):
-                    for row, succ in self.step(config, symbol):
-                        if succ not in parents:
-                            parents[succ] = (row, symbol, config)
-                            nxt.append(succ)
-            frontier = nxt
-        return parents
-
 
 _MACHINES: dict[int, Machine] = {}
 
